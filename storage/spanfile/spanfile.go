@@ -1,0 +1,75 @@
+// Package spanfile is the format-neutral face of a file of spans: what a
+// reader can ask of any stored span file, whatever its format version.
+//
+// Each format version lives in its own subpackage (vparquet1, …) and old
+// versions stay readable forever. Callers open files through the version
+// dispatch in storage/tracestore and use only the types here; they never
+// see a format's row types.
+package spanfile
+
+import (
+	"context"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// Filter selects spans. A span matches when it satisfies every set field.
+type Filter struct {
+	// Service and Name match the span's service.name and name exactly.
+	Service, Name string
+	// Attributes must each be found, by key and string form of the value,
+	// on the span, its resource, or one of its events. A few keys derived
+	// from span fields are matched too, as Jaeger's translation shows them
+	// as tags: "error" ("true" for status Error), "span.kind",
+	// "otel.status_code", "otel.status_description", "otel.scope.name",
+	// "otel.scope.version".
+	Attributes []Attribute
+	// StartMin and StartMax bound the span start, [StartMin, StartMax), in
+	// Unix nanoseconds; zero leaves a side unbounded.
+	StartMin, StartMax int64
+	// DurationMin and DurationMax bound the duration in nanoseconds,
+	// inclusive; zero leaves a side unbounded.
+	DurationMin, DurationMax int64
+}
+
+// Attribute is one key and the string form of a value.
+type Attribute struct {
+	Key, Value string
+}
+
+// Match is a span that matched a Filter.
+type Match struct {
+	TraceID pcommon.TraceID
+	Start   int64 // span start, Unix ns
+}
+
+// Operation is one (service, span name, kind) triple present in a file.
+type Operation struct {
+	Service string
+	Name    string
+	Kind    ptrace.SpanKind
+}
+
+// Info describes a file's contents.
+type Info struct {
+	Format   string // format name, e.g. "vparquet1"
+	Tenant   string
+	Spans    int
+	StartMin int64 // earliest span start, Unix ns
+	EndMax   int64 // latest span end, Unix ns
+}
+
+// File is an open span file. Methods may be called concurrently.
+type File interface {
+	Info() Info
+	// FindTrace appends every span of the trace to td and returns how many
+	// it appended.
+	FindTrace(ctx context.Context, id pcommon.TraceID, td ptrace.Traces) (int, error)
+	// Search calls fn for every span matching f, in file order, until fn
+	// returns false.
+	Search(ctx context.Context, f Filter, fn func(Match) bool) error
+	// Operations returns the distinct operations in the file, in no
+	// particular order.
+	Operations(ctx context.Context) ([]Operation, error)
+}

@@ -1,0 +1,59 @@
+package vparquet1
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/tracelake/tracelake/storage/tracegen"
+)
+
+// telemetrygenRequests returns n requests of 100 telemetrygen spans each.
+func telemetrygenRequests(n int) []ptrace.Traces {
+	rng := rand.New(rand.NewPCG(1, 2))
+	now := time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
+	out := make([]ptrace.Traces, n)
+	for i := range out {
+		out[i] = tracegen.Telemetrygen(rng, 50, 1, now.Add(time.Duration(i)*time.Millisecond))
+	}
+	return out
+}
+
+// BenchmarkConvert measures pdata → rows, the part of writing done in
+// request goroutines.
+func BenchmarkConvert(b *testing.B) {
+	reqs := telemetrygenRequests(400)
+	b.ReportAllocs()
+	b.ResetTimer()
+	spans := 0
+	for i := 0; i < b.N; i++ {
+		batch := NewBatch(reqs[i%len(reqs)])
+		spans += batch.Len()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(spans), "ns/span")
+}
+
+// BenchmarkWrite measures sorting and encoding a flush of 400 requests
+// (40,000 spans) into one file, and reports the stored bytes per span.
+func BenchmarkWrite(b *testing.B) {
+	reqs := telemetrygenRequests(400)
+	batches := make([]*Batch, len(reqs))
+	for i, td := range reqs {
+		batches[i] = NewBatch(td)
+	}
+	w := NewWriter(DefaultWriterConfig())
+	b.ReportAllocs()
+	b.ResetTimer()
+	var size, spans int
+	for i := 0; i < b.N; i++ {
+		data, info, err := w.Encode("t", batches...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size, spans = len(data), info.Spans
+	}
+	b.ReportMetric(float64(size)/float64(spans), "bytes/span")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*spans), "ns/span")
+}

@@ -1,0 +1,337 @@
+package vparquet1
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/parquet-go/parquet-go"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/tracelake/tracelake/storage/spanfile"
+)
+
+// searchRow projects the columns a search without attribute conditions
+// needs; only those column chunks are read.
+type searchRow struct {
+	TraceID     [16]byte `parquet:"trace_id"`
+	Name        string   `parquet:"name,dict"`
+	Start       int64    `parquet:"start_unix_nano,delta,timestamp(nanosecond)"`
+	Duration    int64    `parquet:"duration_nano,delta"`
+	ServiceName string   `parquet:"service_name,dict"`
+}
+
+// attrSearchRow adds what attribute conditions need.
+type attrSearchRow struct {
+	TraceID       [16]byte     `parquet:"trace_id"`
+	Name          string       `parquet:"name,dict"`
+	Kind          int32        `parquet:"kind,dict"`
+	Start         int64        `parquet:"start_unix_nano,delta,timestamp(nanosecond)"`
+	Duration      int64        `parquet:"duration_nano,delta"`
+	StatusCode    int32        `parquet:"status_code,dict"`
+	StatusMessage string       `parquet:"status_message,dict"`
+	ServiceName   string       `parquet:"service_name,dict"`
+	Resource      []byte       `parquet:"resource,dict"`
+	Scope         []byte       `parquet:"scope,dict"`
+	Attrs         []attr       `parquet:"attrs"`
+	Events        []eventAttrs `parquet:"events"`
+}
+
+type eventAttrs struct {
+	Attrs []byte `parquet:"attrs,optional"`
+}
+
+const searchBatch = 512
+
+// Search calls fn for every span matching flt. Row groups whose statistics
+// exclude the time window or service are skipped unread.
+func (f *File) Search(ctx context.Context, flt spanfile.Filter, fn func(spanfile.Match) bool) error {
+	m := newMatcher(flt)
+	for gi, rg := range f.pf.RowGroups() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if f.prune(gi, flt) {
+			continue
+		}
+		var more bool
+		var err error
+		if len(flt.Attributes) == 0 {
+			more, err = searchGroup(rg, func(r *searchRow) bool {
+				if m.basic(r.ServiceName, r.Name, r.Start, r.Duration) {
+					return fn(spanfile.Match{TraceID: r.TraceID, Start: r.Start})
+				}
+				return true
+			})
+		} else {
+			more, err = searchGroup(rg, func(r *attrSearchRow) bool {
+				if m.basic(r.ServiceName, r.Name, r.Start, r.Duration) && m.attributes(r) {
+					return fn(spanfile.Match{TraceID: r.TraceID, Start: r.Start})
+				}
+				return true
+			})
+		}
+		if err != nil {
+			return fmt.Errorf("row group %d: %w", gi, err)
+		}
+		if m.err != nil {
+			return fmt.Errorf("row group %d: %w", gi, m.err)
+		}
+		if !more {
+			return nil
+		}
+	}
+	return nil
+}
+
+// searchGroup reads the projection T of every row of rg in batches and
+// calls fn for each until it returns false; it reports whether fn wanted more.
+func searchGroup[T any](rg parquet.RowGroup, fn func(*T) bool) (bool, error) {
+	r := parquet.NewGenericRowGroupReader[T](rg)
+	defer r.Close()
+	buf := make([]T, min(searchBatch, rg.NumRows()))
+	for {
+		clear(buf) // the reader may otherwise reuse slices of the last batch
+		n, err := r.Read(buf)
+		for i := 0; i < n; i++ {
+			if !fn(&buf[i]) {
+				return false, nil
+			}
+		}
+		if err == io.EOF || (err == nil && n == 0) {
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+}
+
+// prune reports whether row group gi cannot hold a match, judging by the
+// min/max statistics of its start and service columns.
+func (f *File) prune(gi int, flt spanfile.Filter) bool {
+	cols := f.pf.Metadata().RowGroups[gi].Columns
+	if st := cols[f.colStart].MetaData.Statistics; len(st.MinValue) == 8 && len(st.MaxValue) == 8 {
+		lo := int64(binary.LittleEndian.Uint64(st.MinValue))
+		hi := int64(binary.LittleEndian.Uint64(st.MaxValue))
+		if flt.StartMax != 0 && lo >= flt.StartMax {
+			return true
+		}
+		if flt.StartMin != 0 && hi < flt.StartMin {
+			return true
+		}
+	}
+	if flt.Service != "" {
+		st := cols[f.colService].MetaData.Statistics
+		if st.MinValue != nil && st.MaxValue != nil {
+			s := []byte(flt.Service)
+			if bytes.Compare(s, st.MinValue) < 0 || bytes.Compare(s, st.MaxValue) > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// matcher evaluates a Filter against projected rows, caching decoded
+// resources (a file holds few distinct ones).
+type matcher struct {
+	f         spanfile.Filter
+	resources map[string]pcommon.Map
+	scopes    map[string]pcommon.InstrumentationScope
+	err       error
+}
+
+func newMatcher(f spanfile.Filter) *matcher {
+	return &matcher{f: f, resources: map[string]pcommon.Map{}, scopes: map[string]pcommon.InstrumentationScope{}}
+}
+
+func (m *matcher) basic(service, name string, start, duration int64) bool {
+	f := &m.f
+	if f.Service != "" && service != f.Service {
+		return false
+	}
+	if f.Name != "" && name != f.Name {
+		return false
+	}
+	if f.StartMin != 0 && start < f.StartMin {
+		return false
+	}
+	if f.StartMax != 0 && start >= f.StartMax {
+		return false
+	}
+	if f.DurationMin != 0 && duration < f.DurationMin {
+		return false
+	}
+	if f.DurationMax != 0 && duration > f.DurationMax {
+		return false
+	}
+	return true
+}
+
+func (m *matcher) attributes(r *attrSearchRow) bool {
+	for _, a := range m.f.Attributes {
+		if !m.attribute(r, a) {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *matcher) attribute(r *attrSearchRow, a spanfile.Attribute) bool {
+	if m.derived(r, a) {
+		return true
+	}
+	for i := range r.Attrs {
+		if r.Attrs[i].Key == a.Key && m.attrString(&r.Attrs[i]) == a.Value {
+			return true
+		}
+	}
+	if v, ok := m.resource(r.Resource).Get(a.Key); ok && valueString(v) == a.Value {
+		return true
+	}
+	key := []byte(a.Key)
+	for _, ev := range r.Events {
+		if len(ev.Attrs) == 0 || !bytes.Contains(ev.Attrs, key) {
+			continue
+		}
+		attrs := pcommon.NewMap()
+		if err := decodeMap(ev.Attrs, attrs); err != nil {
+			m.fail(fmt.Errorf("event attributes: %w", err))
+			return false
+		}
+		if v, ok := attrs.Get(a.Key); ok && valueString(v) == a.Value {
+			return true
+		}
+	}
+	return false
+}
+
+// derived matches the tags Jaeger's OTLP translation derives from span
+// fields, so searches written for Jaeger (error=true, span.kind=server)
+// keep working.
+func (m *matcher) derived(r *attrSearchRow, a spanfile.Attribute) bool {
+	code := ptrace.StatusCode(r.StatusCode)
+	switch a.Key {
+	case "error":
+		return a.Value == "true" && code == ptrace.StatusCodeError
+	case "span.kind":
+		return a.Value != "" && a.Value == kindName(ptrace.SpanKind(r.Kind))
+	case "otel.status_code":
+		return (a.Value == "ERROR" && code == ptrace.StatusCodeError) || (a.Value == "OK" && code == ptrace.StatusCodeOk)
+	case "otel.status_description":
+		return r.StatusMessage != "" && a.Value == r.StatusMessage
+	case "otel.scope.name":
+		return a.Value != "" && a.Value == m.scope(r.Scope).Name()
+	case "otel.scope.version":
+		return a.Value != "" && a.Value == m.scope(r.Scope).Version()
+	}
+	return false
+}
+
+func kindName(k ptrace.SpanKind) string {
+	switch k {
+	case ptrace.SpanKindServer:
+		return "server"
+	case ptrace.SpanKindClient:
+		return "client"
+	case ptrace.SpanKindProducer:
+		return "producer"
+	case ptrace.SpanKindConsumer:
+		return "consumer"
+	case ptrace.SpanKindInternal:
+		return "internal"
+	}
+	return ""
+}
+
+func (m *matcher) fail(err error) {
+	if m.err == nil {
+		m.err = err
+	}
+}
+
+func (m *matcher) resource(blob []byte) pcommon.Map {
+	if attrs, ok := m.resources[string(blob)]; ok {
+		return attrs
+	}
+	rs := ptrace.NewResourceSpans()
+	if err := decodeResource(blob, rs); err != nil {
+		m.fail(err)
+	}
+	attrs := rs.Resource().Attributes()
+	m.resources[string(blob)] = attrs
+	return attrs
+}
+
+func (m *matcher) scope(blob []byte) pcommon.InstrumentationScope {
+	if sc, ok := m.scopes[string(blob)]; ok {
+		return sc
+	}
+	ss := ptrace.NewScopeSpans()
+	if err := decodeScope(blob, ss); err != nil {
+		m.fail(err)
+	}
+	m.scopes[string(blob)] = ss.Scope()
+	return ss.Scope()
+}
+
+// attrString is the string form of a span attribute's value, the same as
+// pcommon.Value.AsString gives (what Jaeger's JSON shows).
+func (m *matcher) attrString(a *attr) string {
+	switch a.Type {
+	case tagString:
+		return a.Str
+	case tagBool:
+		return strconv.FormatBool(a.Int != 0)
+	case tagInt:
+		return strconv.FormatInt(a.Int, 10)
+	}
+	tmp := pcommon.NewMap()
+	if err := a.putInto(tmp); err != nil {
+		m.fail(err)
+		return ""
+	}
+	v, _ := tmp.Get(a.Key)
+	return valueString(v)
+}
+
+func valueString(v pcommon.Value) string {
+	if v.Type() == pcommon.ValueTypeStr {
+		return v.Str()
+	}
+	return v.AsString()
+}
+
+// operationRow projects what Operations reads.
+type operationRow struct {
+	Name        string `parquet:"name,dict"`
+	Kind        int32  `parquet:"kind,dict"`
+	ServiceName string `parquet:"service_name,dict"`
+}
+
+// Operations returns the distinct (service, name, kind) triples in the file.
+func (f *File) Operations(ctx context.Context) ([]spanfile.Operation, error) {
+	seen := map[spanfile.Operation]struct{}{}
+	for gi, rg := range f.pf.RowGroups() {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		_, err := searchGroup(rg, func(r *operationRow) bool {
+			seen[spanfile.Operation{Service: r.ServiceName, Name: r.Name, Kind: ptrace.SpanKind(r.Kind)}] = struct{}{}
+			return true
+		})
+		if err != nil {
+			return nil, fmt.Errorf("row group %d: %w", gi, err)
+		}
+	}
+	out := make([]spanfile.Operation, 0, len(seen))
+	for op := range seen {
+		out = append(out, op)
+	}
+	return out, nil
+}
