@@ -1,0 +1,307 @@
+package engine
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/tracelake/tracelake/query"
+	"github.com/tracelake/tracelake/storage/objstore"
+	"github.com/tracelake/tracelake/storage/objstore/objstoretest"
+	"github.com/tracelake/tracelake/storage/tracegen"
+	"github.com/tracelake/tracelake/storage/tracestore"
+)
+
+type fixture struct {
+	engine *Engine
+	all    ptrace.Traces // every distinct span written
+	bucket objstore.Bucket
+}
+
+// newFixture writes random traces over several files; some spans are
+// written twice, as a client retry would.
+func newFixture(t *testing.T, seed uint64, files int) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(seed, seed))
+	bucket := objstoretest.NewMemory()
+	store := tracestore.New(bucket, tracestore.Config{Now: func() time.Time { return time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC) }})
+	all := ptrace.NewTraces()
+	var prev ptrace.Traces
+	for i := 0; i < files; i++ {
+		td := tracegen.Random(rng, 2, 2, 15)
+		for _, rs := range td.ResourceSpans().All() {
+			rs.CopyTo(all.ResourceSpans().AppendEmpty())
+		}
+		batches := []tracestore.Batch{tracestore.NewBatch(td)}
+		if i > 0 && rng.IntN(2) == 0 {
+			batches = append(batches, tracestore.NewBatch(prev)) // a retried request
+		}
+		if _, err := store.Write(ctx, "acme", batches...); err != nil {
+			t.Fatal(err)
+		}
+		prev = td
+	}
+	cfg := DefaultConfig()
+	cfg.Concurrency = 3
+	cfg.Now = func() time.Time { return time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC) }
+	e, err := New(store, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{engine: e, all: all, bucket: bucket}
+}
+
+type flatSpan struct {
+	res   pcommon.Resource
+	scope pcommon.InstrumentationScope
+	span  ptrace.Span
+}
+
+func (f *fixture) spans() []flatSpan {
+	var out []flatSpan
+	for _, rs := range f.all.ResourceSpans().All() {
+		for _, ss := range rs.ScopeSpans().All() {
+			for _, s := range ss.Spans().All() {
+				out = append(out, flatSpan{rs.Resource(), ss.Scope(), s})
+			}
+		}
+	}
+	return out
+}
+
+func spanIDs(td ptrace.Traces) []string {
+	var out []string
+	for _, rs := range td.ResourceSpans().All() {
+		for _, ss := range rs.ScopeSpans().All() {
+			for _, s := range ss.Spans().All() {
+				out = append(out, s.SpanID().String()+s.Name())
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestTraceAssemblesAcrossFilesWithoutDuplicates(t *testing.T) {
+	f := newFixture(t, 1, 6)
+	want := map[pcommon.TraceID][]string{}
+	for _, s := range f.spans() {
+		want[s.span.TraceID()] = append(want[s.span.TraceID()], s.span.SpanID().String()+s.span.Name())
+	}
+	for id, w := range want {
+		slices.Sort(w)
+		td, err := f.engine.Trace(context.Background(), "acme", id, query.TimeRange{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := spanIDs(td); !slices.Equal(got, w) {
+			t.Fatalf("trace %s: got spans %v, want %v", id, got, w)
+		}
+	}
+	_, err := f.engine.Trace(context.Background(), "acme", pcommon.TraceID{9, 9}, query.TimeRange{})
+	if !errors.Is(err, query.ErrNotFound) {
+		t.Fatalf("unknown trace: %v", err)
+	}
+	_, err = f.engine.Trace(context.Background(), "other-tenant", f.spans()[0].span.TraceID(), query.TimeRange{})
+	if !errors.Is(err, query.ErrNotFound) {
+		t.Fatalf("another tenant's trace was visible: %v", err)
+	}
+}
+
+// refFind is FindTraces by brute force over every span.
+func (f *fixture) refFind(q query.TraceQuery) []pcommon.TraceID {
+	bestMatch := map[pcommon.TraceID]int64{}
+	traceStart := map[pcommon.TraceID]int64{}
+	for _, s := range f.spans() {
+		id, start := s.span.TraceID(), int64(s.span.StartTimestamp())
+		if ts, ok := traceStart[id]; !ok || start < ts {
+			traceStart[id] = start
+		}
+		svc := ""
+		if v, ok := s.res.Attributes().Get("service.name"); ok {
+			svc = v.AsString()
+		}
+		dur := int64(s.span.EndTimestamp()) - start
+		switch {
+		case q.ServiceName != "" && svc != q.ServiceName,
+			q.OperationName != "" && s.span.Name() != q.OperationName,
+			start < q.StartMin.UnixNano() || start >= q.StartMax.UnixNano(),
+			q.DurationMin != 0 && dur < int64(q.DurationMin),
+			q.DurationMax != 0 && dur > int64(q.DurationMax):
+			continue
+		}
+		ok := true
+		for k, v := range q.Attributes {
+			got, has := s.span.Attributes().Get(k)
+			if !has || got.AsString() != v {
+				ok = false
+			}
+		}
+		if !ok {
+			continue
+		}
+		if b, seen := bestMatch[id]; !seen || start > b {
+			bestMatch[id] = start
+		}
+	}
+	type r struct {
+		id          pcommon.TraceID
+		best, first int64
+	}
+	var rs []r
+	for id, b := range bestMatch {
+		rs = append(rs, r{id, b, traceStart[id]})
+	}
+	slices.SortFunc(rs, func(a, b r) int {
+		if c := cmp.Compare(b.best, a.best); c != 0 {
+			return c
+		}
+		return compareIDs(a.id, b.id)
+	})
+	if len(rs) > q.Limit {
+		rs = rs[:q.Limit]
+	}
+	slices.SortFunc(rs, func(a, b r) int {
+		if c := cmp.Compare(b.first, a.first); c != 0 {
+			return c
+		}
+		return compareIDs(a.id, b.id)
+	})
+	out := make([]pcommon.TraceID, len(rs))
+	for i, x := range rs {
+		out[i] = x.id
+	}
+	return out
+}
+
+func TestFindTracesMatchesReference(t *testing.T) {
+	f := newFixture(t, 2, 8)
+	spans := f.spans()
+	rng := rand.New(rand.NewPCG(42, 42))
+	base := time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
+	for q := 0; q < 60; q++ {
+		s := spans[rng.IntN(len(spans))]
+		tq := query.TraceQuery{
+			StartMin: base.Add(time.Duration(rng.Int64N(int64(30 * time.Minute)))),
+			Limit:    1 + rng.IntN(12),
+		}
+		tq.StartMax = tq.StartMin.Add(time.Duration(1 + rng.Int64N(int64(40*time.Minute))))
+		if rng.IntN(2) == 0 {
+			if v, ok := s.res.Attributes().Get("service.name"); ok {
+				tq.ServiceName = v.AsString()
+			}
+		}
+		if rng.IntN(3) == 0 {
+			tq.OperationName = s.span.Name()
+		}
+		if rng.IntN(3) == 0 {
+			tq.DurationMin = time.Duration(rng.Int64N(int64(2 * time.Second)))
+		}
+		if rng.IntN(3) == 0 {
+			for k, v := range s.span.Attributes().All() {
+				tq.Attributes = map[string]string{k: v.AsString()}
+				break
+			}
+		}
+		got, err := f.engine.FindTraces(context.Background(), "acme", tq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var gotIDs []pcommon.TraceID
+		for _, td := range got {
+			gotIDs = append(gotIDs, td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).TraceID())
+		}
+		if want := f.refFind(tq); !slices.Equal(gotIDs, want) {
+			t.Fatalf("query %+v:\n got %v\nwant %v", tq, gotIDs, want)
+		}
+	}
+}
+
+func TestServicesAndOperations(t *testing.T) {
+	f := newFixture(t, 3, 4)
+	wantSvc := map[string]bool{}
+	wantOps := map[string]map[query.Operation]bool{}
+	for _, s := range f.spans() {
+		v, ok := s.res.Attributes().Get("service.name")
+		if !ok {
+			continue
+		}
+		wantSvc[v.Str()] = true
+		if wantOps[v.Str()] == nil {
+			wantOps[v.Str()] = map[query.Operation]bool{}
+		}
+		wantOps[v.Str()][query.Operation{Name: s.span.Name(), SpanKind: query.SpanKindName(s.span.Kind())}] = true
+	}
+	for round := 0; round < 2; round++ { // the second round is served from the cache
+		svcs, err := f.engine.Services(context.Background(), "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(svcs) != len(wantSvc) || !slices.IsSorted(svcs) {
+			t.Fatalf("services %v, want %v", svcs, wantSvc)
+		}
+		for _, svc := range svcs {
+			ops, err := f.engine.Operations(context.Background(), "acme", svc, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ops) != len(wantOps[svc]) {
+				t.Fatalf("%s: %d operations, want %d", svc, len(ops), len(wantOps[svc]))
+			}
+			for _, op := range ops {
+				if !wantOps[svc][op] {
+					t.Fatalf("%s: unexpected %+v", svc, op)
+				}
+			}
+			server, err := f.engine.Operations(context.Background(), "acme", svc, "server")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, op := range server {
+				if op.SpanKind != "server" {
+					t.Fatalf("spanKind filter let %+v through", op)
+				}
+			}
+		}
+	}
+}
+
+func TestStorageFailuresAreRetryable(t *testing.T) {
+	f := newFixture(t, 4, 2)
+	faulty := objstoretest.NewFaulty(f.bucket)
+	faulty.Inject(objstoretest.Fault{Op: objstoretest.OpList, Err: errors.New("connection refused")})
+	e, _ := New(tracestore.New(faulty, tracestore.Config{}), DefaultConfig(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if _, err := e.Services(context.Background(), "acme"); !errors.Is(err, query.ErrUnavailable) {
+		t.Fatalf("Services on a failing store = %v", err)
+	}
+	if _, err := e.Trace(context.Background(), "acme", pcommon.TraceID{1}, query.TimeRange{}); !errors.Is(err, query.ErrUnavailable) {
+		t.Fatalf("Trace on a failing store = %v", err)
+	}
+}
+
+func TestTopKKeepsTheLatest(t *testing.T) {
+	k := newTopK(3)
+	ids := []pcommon.TraceID{{1}, {2}, {3}, {4}, {5}}
+	k.add(ids[0], 10)
+	k.add(ids[1], 20)
+	k.add(ids[2], 30)
+	k.add(ids[3], 5)  // worse than all: ignored
+	k.add(ids[0], 40) // raises trace 1
+	k.add(ids[4], 25) // evicts trace 2 (20)
+	got := k.ids()
+	slices.SortFunc(got, compareIDs)
+	want := []pcommon.TraceID{ids[0], ids[2], ids[4]}
+	if !slices.Equal(got, want) {
+		t.Fatalf("top 3 = %v, want %v", got, want)
+	}
+}

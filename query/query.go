@@ -1,0 +1,98 @@
+// Package query holds the query area's domain types: what a trace search
+// asks, what it answers, and the Querier contract that API handlers call.
+//
+// API handlers (Jaeger HTTP, api_v3, later Zipkin and Tempo) depend only on
+// this package; they never touch storage. The engine that implements
+// Querier lives in query/engine.
+package query
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// ErrNotFound is returned by Querier.Trace when no span of the trace is stored.
+var ErrNotFound = errors.New("trace not found")
+
+// ErrUnavailable wraps failures of the storage behind the engine that a
+// client may retry (the object store is down, a timeout).
+var ErrUnavailable = errors.New("storage unavailable")
+
+// TimeRange is a half-open interval [Start, End) of wall-clock time. A zero
+// Start or End leaves that side unbounded.
+type TimeRange struct {
+	Start, End time.Time
+}
+
+// TraceQuery describes a trace search. A trace matches when at least one of
+// its spans satisfies every condition at once (Jaeger's semantics): it
+// belongs to ServiceName, is named OperationName, has every attribute in
+// Attributes, lasted within [DurationMin, DurationMax] and started within
+// [StartMin, StartMax).
+type TraceQuery struct {
+	// ServiceName and OperationName are matched exactly; empty matches any.
+	ServiceName   string
+	OperationName string
+	// Attributes must all be found on the span, its resource, or one of its
+	// events. Values are compared by their string form, so the typed value
+	// int 200 matches "200" and bool true matches "true".
+	Attributes map[string]string
+	// StartMin and StartMax bound the matching span's start time. Both are
+	// required; API layers fill defaults.
+	StartMin, StartMax time.Time
+	// DurationMin and DurationMax bound the matching span's duration; zero
+	// leaves that side unbounded.
+	DurationMin, DurationMax time.Duration
+	// Limit is the most traces to return; it must be positive.
+	Limit int
+}
+
+// Operation is one (span name, span kind) pair seen for a service.
+type Operation struct {
+	Name string
+	// SpanKind is "server", "client", "producer", "consumer", "internal",
+	// or "" for spans whose kind is unspecified.
+	SpanKind string
+}
+
+// Querier answers trace queries for one tenant at a time.
+//
+// Results are deterministic: the same stored data gives the same answer.
+type Querier interface {
+	// Trace returns every stored span of the trace, from however many
+	// objects hold them, with exact duplicates (client retries) removed.
+	// within narrows the objects searched when the caller knows when the
+	// trace happened; the zero TimeRange searches everything. It returns an
+	// error wrapping ErrNotFound when no span is found.
+	Trace(ctx context.Context, tenant string, id pcommon.TraceID, within TimeRange) (ptrace.Traces, error)
+	// FindTraces returns the traces matching q, whole (every span stored
+	// near the match, not only the matching spans), newest first by trace
+	// start time, ties broken by trace ID, at most q.Limit of them.
+	FindTraces(ctx context.Context, tenant string, q TraceQuery) ([]ptrace.Traces, error)
+	// Services returns the names of services with stored spans, sorted.
+	Services(ctx context.Context, tenant string) ([]string, error)
+	// Operations returns the operations of service, sorted by name then
+	// kind. A non-empty spanKind keeps only operations of that kind.
+	Operations(ctx context.Context, tenant, service, spanKind string) ([]Operation, error)
+}
+
+// SpanKindName maps OTLP's span kind to the lower-case name Jaeger's APIs use.
+func SpanKindName(k ptrace.SpanKind) string {
+	switch k {
+	case ptrace.SpanKindServer:
+		return "server"
+	case ptrace.SpanKindClient:
+		return "client"
+	case ptrace.SpanKindProducer:
+		return "producer"
+	case ptrace.SpanKindConsumer:
+		return "consumer"
+	case ptrace.SpanKindInternal:
+		return "internal"
+	}
+	return ""
+}
