@@ -60,9 +60,21 @@ type Info struct {
 	EndMax   int64 // latest span end, Unix ns
 }
 
+// TraceIndex says which traces a file may hold. It is small (about 1.25
+// bytes per span) so that a query service can keep one per file in memory
+// and open only the files that may hold a trace.
+type TraceIndex interface {
+	// MayContain is false only when the file certainly holds no span of id.
+	MayContain(id pcommon.TraceID) bool
+	// MemSize is the memory the index holds, in bytes.
+	MemSize() int
+}
+
 // File is an open span file. Methods may be called concurrently.
 type File interface {
 	Info() Info
+	// TraceIndex reads the file's trace index into memory.
+	TraceIndex(ctx context.Context) (TraceIndex, error)
 	// FindTrace appends every span of the trace to td and returns how many
 	// it appended.
 	FindTrace(ctx context.Context, id pcommon.TraceID, td ptrace.Traces) (int, error)

@@ -16,7 +16,6 @@ import (
 // use; a Batch handed to Write must not be appended to afterwards.
 type Batch struct {
 	rows     []span
-	spans    int
 	minStart int64
 	maxEnd   int64
 	memSize  int

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"sort"
 	"strconv"
 
 	"github.com/parquet-go/parquet-go"
@@ -66,15 +68,10 @@ func Open(r io.ReaderAt, size int64) (*File, error) {
 // Info describes the file, from its footer.
 func (f *File) Info() spanfile.Info { return f.info }
 
-// traceIDRow projects the trace ID column alone.
-type traceIDRow struct {
-	TraceID [16]byte `parquet:"trace_id"`
-}
-
 // FindTrace appends the trace's spans to td. Per row group it consults the
-// bloom filter, then the page index to find the pages that can hold the
-// ID, then reads the trace_id column of those pages to find the exact
-// rows, and only then reads those rows whole.
+// bloom filter, then the page index to find the trace_id pages that can
+// hold the ID, binary-searches those pages' raw bytes (the column is
+// sorted) for the exact rows, and only then reads those rows whole.
 func (f *File) FindTrace(ctx context.Context, id pcommon.TraceID, td ptrace.Traces) (int, error) {
 	key := parquet.FixedLenByteArrayValue(id[:])
 	found := 0
@@ -92,14 +89,7 @@ func (f *File) FindTrace(ctx context.Context, id pcommon.TraceID, td ptrace.Trac
 				continue
 			}
 		}
-		from, to, err := pageRowsFor(chunk, rg.NumRows(), id[:])
-		if err != nil {
-			return found, fmt.Errorf("row group %d: %w", gi, err)
-		}
-		if from >= to {
-			continue
-		}
-		first, n, err := exactRows(rg, from, to, id)
+		first, n, err := findRows(chunk, rg.NumRows(), id)
 		if err != nil {
 			return found, fmt.Errorf("row group %d: %w", gi, err)
 		}
@@ -118,65 +108,68 @@ func (f *File) FindTrace(ctx context.Context, id pcommon.TraceID, td ptrace.Trac
 	return found, nil
 }
 
-// pageRowsFor returns the rows [from, to) of the pages whose trace_id
-// bounds include id. Rows are sorted by trace ID, so they are contiguous.
-func pageRowsFor(chunk parquet.ColumnChunk, numRows int64, id []byte) (from, to int64, err error) {
-	ci, err := chunk.ColumnIndex()
-	if err != nil {
-		return 0, numRows, nil // no page index: the whole group is a candidate
-	}
-	oi, err := chunk.OffsetIndex()
-	if err != nil {
-		return 0, numRows, nil
-	}
-	from, to = -1, -1
-	for p := 0; p < ci.NumPages(); p++ {
-		if bytes.Compare(id, ci.MinValue(p).ByteArray()) < 0 || bytes.Compare(id, ci.MaxValue(p).ByteArray()) > 0 {
-			continue
-		}
-		if from < 0 {
-			from = oi.FirstRowIndex(p)
-		}
-		to = numRows
-		if p+1 < oi.NumPages() {
-			to = oi.FirstRowIndex(p + 1)
-		}
-	}
-	if from < 0 {
-		return 0, 0, nil
-	}
-	return from, to, nil
-}
-
-// exactRows reads the trace_id column over [from, to) and returns the
-// first row holding id and the count of such rows.
-func exactRows(rg parquet.RowGroup, from, to int64, id pcommon.TraceID) (first int64, n int, err error) {
-	r := parquet.NewGenericRowGroupReader[traceIDRow](rg)
-	defer r.Close()
-	if err := r.SeekToRow(from); err != nil {
-		return 0, 0, err
-	}
-	buf := make([]traceIDRow, min(to-from, 1024))
-	first = -1
-	for pos := from; pos < to; {
-		k, err := r.Read(buf[:min(int64(len(buf)), to-pos)])
-		for i := 0; i < k; i++ {
-			if buf[i].TraceID == id {
-				if first < 0 {
-					first = pos + int64(i)
-				}
-				n++
-			} else if first >= 0 {
-				return first, n, nil // sorted: the run has ended
+// findRows returns the first row of the chunk holding id and how many rows
+// do. Only pages whose page-index bounds include id are read.
+func findRows(chunk parquet.ColumnChunk, numRows int64, id pcommon.TraceID) (first int64, n int, err error) {
+	firstPage, lastPage, pageStart := 0, -1, func(int) int64 { return 0 }
+	ci, cerr := chunk.ColumnIndex()
+	oi, oerr := chunk.OffsetIndex()
+	if cerr == nil && oerr == nil {
+		for p := 0; p < ci.NumPages(); p++ {
+			if bytes.Compare(id[:], ci.MinValue(p).ByteArray()) < 0 || bytes.Compare(id[:], ci.MaxValue(p).ByteArray()) > 0 {
+				continue
 			}
+			if lastPage < 0 {
+				firstPage = p
+			}
+			lastPage = p
 		}
-		pos += int64(k)
-		if err == io.EOF || k == 0 {
+		if lastPage < 0 {
+			return 0, 0, nil
+		}
+		pageStart = oi.FirstRowIndex
+	} else {
+		lastPage = math.MaxInt // no page index: scan every page
+	}
+
+	pages := chunk.Pages()
+	defer pages.Close()
+	row := pageStart(firstPage)
+	if err := pages.SeekToRow(row); err != nil {
+		return 0, 0, fmt.Errorf("seek trace_id to row %d: %w", row, err)
+	}
+	first = -1
+	for p := firstPage; p <= lastPage; p++ {
+		page, err := pages.ReadPage()
+		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, fmt.Errorf("read trace_id page: %w", err)
 		}
+		values := page.Data()
+		data, size := values.FixedLenByteArray()
+		if size != len(id) {
+			parquet.Release(page)
+			return 0, 0, fmt.Errorf("%w: trace_id values are %d bytes", ErrNotThisFormat, size)
+		}
+		count := len(data) / size
+		at := func(i int) []byte { return data[i*size : (i+1)*size] }
+		lo := sort.Search(count, func(i int) bool { return bytes.Compare(at(i), id[:]) >= 0 })
+		hi := lo + sort.Search(count-lo, func(i int) bool { return bytes.Compare(at(lo+i), id[:]) > 0 })
+		parquet.Release(page)
+		if hi > lo {
+			if first < 0 {
+				first = row + int64(lo)
+			}
+			n += hi - lo
+		} else if first >= 0 || lo < count {
+			break // sorted: the run ended, or the ID would have been before the end of this page
+		}
+		row += int64(count)
+	}
+	if first < 0 {
+		return 0, 0, nil
 	}
 	return first, n, nil
 }

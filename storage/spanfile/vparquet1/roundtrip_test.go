@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -196,4 +197,43 @@ func TestOpenRejectsOtherFiles(t *testing.T) {
 	if _, err := Open(bytes.NewReader([]byte("not parquet at all")), 18); err == nil {
 		t.Fatal("Open accepted garbage")
 	}
+}
+
+// TestTraceIndex: the in-memory index must never rule out a trace the file
+// holds, and should rule out almost every other.
+func TestTraceIndex(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 11))
+	td := tracegen.Telemetrygen(rng, 5000, 1, time.Now())
+	cfg := DefaultWriterConfig()
+	cfg.RowsPerRowGroup = 1000
+	data, _, err := NewWriter(cfg).Encode("t", NewBatch(td))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := f.TraceIndex(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range traceIDs(td) {
+		if !idx.MayContain(id) {
+			t.Fatalf("index rules out trace %s, which the file holds", id)
+		}
+	}
+	falsePositives := 0
+	for i := 0; i < 10000; i++ {
+		if idx.MayContain(tracegen.TraceID(rng)) {
+			falsePositives++
+		}
+	}
+	if falsePositives > 300 { // ~1% expected
+		t.Errorf("%d of 10000 absent traces pass the index", falsePositives)
+	}
+	if idx.MemSize() == 0 || idx.MemSize() > 10000*3 {
+		t.Errorf("index of 10000 spans takes %d bytes", idx.MemSize())
+	}
+	t.Logf("index: %d bytes for 10000 spans, %d/10000 false positives", idx.MemSize(), falsePositives)
 }
