@@ -32,13 +32,17 @@ type Config struct {
 	// OperationsCacheFiles bounds the per-file operation lists kept in
 	// memory (files are immutable, so entries never go stale).
 	OperationsCacheFiles int
+	// TraceIndexCacheBytes bounds the memory of per-file trace indexes
+	// (about 1.4 bytes per span): lookups by trace ID open only the files
+	// whose index may hold the trace.
+	TraceIndexCacheBytes int
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
 }
 
 // DefaultConfig returns the settings the query service starts with.
 func DefaultConfig() Config {
-	return Config{Concurrency: 8, TraceSlack: time.Hour, ServicesLookback: 7 * 24 * time.Hour, OperationsCacheFiles: 100_000}
+	return Config{Concurrency: 8, TraceSlack: time.Hour, ServicesLookback: 7 * 24 * time.Hour, OperationsCacheFiles: 100_000, TraceIndexCacheBytes: 64 << 20}
 }
 
 // Validate reports the first invalid setting.
@@ -52,6 +56,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("services lookback must be positive, got %s", c.ServicesLookback)
 	case c.OperationsCacheFiles <= 0:
 		return fmt.Errorf("operations cache size must be positive, got %d", c.OperationsCacheFiles)
+	case c.TraceIndexCacheBytes < 0:
+		return fmt.Errorf("trace index cache size must not be negative, got %d", c.TraceIndexCacheBytes)
 	}
 	return nil
 }
@@ -63,6 +69,9 @@ type Engine struct {
 	cfg    Config
 	logger *slog.Logger
 	ops    *lru[string, []spanfile.Operation]
+	// indexes holds trace indexes by object key; files are immutable, so
+	// an entry is valid for as long as the file exists.
+	indexes *lru[string, spanfile.TraceIndex]
 }
 
 var _ query.Querier = (*Engine)(nil)
@@ -75,7 +84,13 @@ func New(store *tracestore.Store, cfg Config, logger *slog.Logger) (*Engine, err
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Engine{store: store, cfg: cfg, logger: logger, ops: newLRU[string, []spanfile.Operation](cfg.OperationsCacheFiles)}, nil
+	return &Engine{
+		store:   store,
+		cfg:     cfg,
+		logger:  logger,
+		ops:     newLRU[string, []spanfile.Operation](cfg.OperationsCacheFiles, nil),
+		indexes: newLRU[string](cfg.TraceIndexCacheBytes, spanfile.TraceIndex.MemSize),
+	}, nil
 }
 
 // unavailable marks storage failures as retryable for the API layer;
@@ -141,18 +156,33 @@ func (e *Engine) Trace(ctx context.Context, tenant string, id pcommon.TraceID, w
 }
 
 // fetch reads the spans of ids from every file in [start, end), in one
-// pass over the files, and returns the traces that have any.
+// pass over the files, and returns the traces that have any. Files whose
+// cached trace index rules out every ID are not opened at all.
 func (e *Engine) fetch(ctx context.Context, tenant string, ids []pcommon.TraceID, start, end int64) (map[pcommon.TraceID]ptrace.Traces, error) {
-	refs, err := e.files(ctx, tenant, start, end)
+	all, err := e.files(ctx, tenant, start, end)
 	if err != nil {
 		return nil, unavailable(err)
+	}
+	var refs []tracestore.FileRef
+	for _, ref := range all {
+		if idx, ok := e.indexes.get(ref.Key); ok && !mayContainAny(idx, ids) {
+			continue
+		}
+		refs = append(refs, ref)
 	}
 	// Per file, per ID: filled concurrently, merged in file order so the
 	// answer does not depend on which file was read first.
 	parts := make([][]ptrace.Traces, len(refs))
 	err = e.eachFile(ctx, refs, func(i int, f spanfile.File) error {
+		idx, err := e.traceIndex(ctx, refs[i].Key, f)
+		if err != nil {
+			return err
+		}
 		parts[i] = make([]ptrace.Traces, len(ids))
 		for j, id := range ids {
+			if !idx.MayContain(id) {
+				continue
+			}
 			td := ptrace.NewTraces()
 			n, err := f.FindTrace(ctx, id, td)
 			if err != nil {
@@ -187,6 +217,29 @@ func (e *Engine) fetch(ctx context.Context, tenant string, ids []pcommon.TraceID
 		}
 	}
 	return out, nil
+}
+
+func mayContainAny(idx spanfile.TraceIndex, ids []pcommon.TraceID) bool {
+	for _, id := range ids {
+		if idx.MayContain(id) {
+			return true
+		}
+	}
+	return false
+}
+
+// traceIndex returns the open file's trace index, from the cache or read
+// now and cached.
+func (e *Engine) traceIndex(ctx context.Context, key string, f spanfile.File) (spanfile.TraceIndex, error) {
+	if idx, ok := e.indexes.get(key); ok {
+		return idx, nil
+	}
+	idx, err := f.TraceIndex(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e.indexes.put(key, idx)
+	return idx, nil
 }
 
 // spanKey identifies a span for removing duplicates that client retries
@@ -247,7 +300,12 @@ func (e *Engine) FindTraces(ctx context.Context, tenant string, q query.TraceQue
 	}
 	best := newTopK(q.Limit)
 	var mu sync.Mutex
-	err = e.eachFile(ctx, refs, func(_ int, f spanfile.File) error {
+	err = e.eachFile(ctx, refs, func(i int, f spanfile.File) error {
+		// The file is open anyway: remember its trace index, so fetching
+		// the matches (and later lookups) can skip the files without them.
+		if _, err := e.traceIndex(ctx, refs[i].Key, f); err != nil {
+			return err
+		}
 		local := newTopK(q.Limit)
 		if err := f.Search(ctx, flt, func(m spanfile.Match) bool {
 			local.add(m.TraceID, m.Start)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -303,5 +304,54 @@ func TestTopKKeepsTheLatest(t *testing.T) {
 	want := []pcommon.TraceID{ids[0], ids[2], ids[4]}
 	if !slices.Equal(got, want) {
 		t.Fatalf("top 3 = %v, want %v", got, want)
+	}
+}
+
+// countingBucket counts whole-object reads, which is how the store opens
+// files on a bucket that cannot pread.
+type countingBucket struct {
+	objstore.Bucket
+	gets atomic.Int64
+}
+
+func (c *countingBucket) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	c.gets.Add(1)
+	return c.Bucket.Get(ctx, key)
+}
+
+func TestLookupsOpenOnlyFilesThatMayHoldTheTrace(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(8, 8))
+	counting := &countingBucket{Bucket: objstoretest.NewMemory()}
+	store := tracestore.New(counting, tracestore.Config{})
+	var ids []pcommon.TraceID
+	const files = 8
+	for i := 0; i < files; i++ {
+		td := tracegen.Telemetrygen(rng, 200, 1, time.Now())
+		ids = append(ids, td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).TraceID())
+		if _, err := store.Write(ctx, "acme", tracestore.NewBatch(td)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, err := New(store, DefaultConfig(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Trace(ctx, "acme", ids[0], query.TimeRange{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := counting.gets.Load(); got != files {
+		t.Fatalf("the first lookup read %d files, want all %d (nothing is cached yet)", got, files)
+	}
+	counting.gets.Store(0)
+	for _, id := range ids {
+		td, err := e.Trace(ctx, "acme", id, query.TimeRange{})
+		if err != nil || td.SpanCount() != 2 {
+			t.Fatalf("Trace(%s) = %d spans, %v", id, td.SpanCount(), err)
+		}
+	}
+	// One file per lookup, give or take a bloom filter false positive.
+	if got := counting.gets.Load(); got > files+1 {
+		t.Fatalf("%d lookups read %d files; with cached indexes each should read about one", files, got)
 	}
 }

@@ -5,21 +5,30 @@ import (
 	"sync"
 )
 
-// lru is a small, size-bounded, concurrency-safe least-recently-used map.
+// lru is a small, concurrency-safe least-recently-used map bounded by the
+// total cost of its entries.
 type lru[K comparable, V any] struct {
-	mu    sync.Mutex
-	max   int
-	order *list.List // front: most recent
-	items map[K]*list.Element
+	mu      sync.Mutex
+	maxCost int
+	cost    func(V) int
+	total   int
+	order   *list.List // front: most recent
+	items   map[K]*list.Element
 }
 
 type lruEntry[K comparable, V any] struct {
-	key K
-	val V
+	key  K
+	val  V
+	cost int
 }
 
-func newLRU[K comparable, V any](max int) *lru[K, V] {
-	return &lru[K, V]{max: max, order: list.New(), items: map[K]*list.Element{}}
+// newLRU returns a cache holding entries of total cost up to maxCost;
+// cost(v) gives an entry's cost (nil: 1 per entry).
+func newLRU[K comparable, V any](maxCost int, cost func(V) int) *lru[K, V] {
+	if cost == nil {
+		cost = func(V) int { return 1 }
+	}
+	return &lru[K, V]{maxCost: maxCost, cost: cost, order: list.New(), items: map[K]*list.Element{}}
 }
 
 func (c *lru[K, V]) get(k K) (V, bool) {
@@ -34,17 +43,23 @@ func (c *lru[K, V]) get(k K) (V, bool) {
 }
 
 func (c *lru[K, V]) put(k K, v V) {
+	cost := c.cost(v)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.items[k]; ok {
-		e.Value.(*lruEntry[K, V]).val = v
+		ent := e.Value.(*lruEntry[K, V])
+		c.total += cost - ent.cost
+		ent.val, ent.cost = v, cost
 		c.order.MoveToFront(e)
-		return
+	} else {
+		c.items[k] = c.order.PushFront(&lruEntry[K, V]{k, v, cost})
+		c.total += cost
 	}
-	c.items[k] = c.order.PushFront(&lruEntry[K, V]{k, v})
-	for c.order.Len() > c.max {
+	for c.total > c.maxCost && c.order.Len() > 0 {
 		last := c.order.Back()
+		ent := last.Value.(*lruEntry[K, V])
 		c.order.Remove(last)
-		delete(c.items, last.Value.(*lruEntry[K, V]).key)
+		delete(c.items, ent.key)
+		c.total -= ent.cost
 	}
 }
