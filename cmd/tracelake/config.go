@@ -1,0 +1,321 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/providers/structs"
+	"github.com/knadh/koanf/v2"
+	"github.com/spf13/pflag"
+
+	"github.com/tracelake/tracelake/storage/tenant"
+)
+
+// Config is every setting of the binary. Each field's koanf tag is its key
+// in the YAML file; the flag is --<key> and the environment variable is
+// TRACELAKE_<KEY> with dots and dashes as underscores.
+type Config struct {
+	Storage         StorageConfig `koanf:"storage"`
+	Log             LogConfig     `koanf:"log"`
+	Tenant          TenantConfig  `koanf:"tenant"`
+	Admin           AdminConfig   `koanf:"admin"`
+	Ingest          IngestConfig  `koanf:"ingest"`
+	Query           QueryConfig   `koanf:"query"`
+	ShutdownTimeout time.Duration `koanf:"shutdown-timeout"`
+}
+
+type StorageConfig struct {
+	URL string `koanf:"url"`
+}
+
+type LogConfig struct {
+	Level  string `koanf:"level"`
+	Format string `koanf:"format"`
+}
+
+type TenantConfig struct {
+	Header  string `koanf:"header"`
+	Default string `koanf:"default"`
+}
+
+type AdminConfig struct {
+	Addr string `koanf:"addr"`
+}
+
+type IngestConfig struct {
+	OTLP            OTLPConfig  `koanf:"otlp"`
+	MaxRequestBytes ByteSize    `koanf:"max-request-bytes"`
+	Batch           BatchConfig `koanf:"batch"`
+}
+
+type OTLPConfig struct {
+	GRPCAddr string `koanf:"grpc-addr"`
+	HTTPAddr string `koanf:"http-addr"`
+}
+
+type BatchConfig struct {
+	MaxBytes             ByteSize      `koanf:"max-bytes"`
+	MaxDelay             time.Duration `koanf:"max-delay"`
+	MaxPendingBytes      ByteSize      `koanf:"max-pending-bytes"`
+	MaxConcurrentFlushes int           `koanf:"max-concurrent-flushes"`
+	FlushTimeout         time.Duration `koanf:"flush-timeout"`
+}
+
+type QueryConfig struct {
+	HTTPAddr         string        `koanf:"http-addr"`
+	Concurrency      int           `koanf:"concurrency"`
+	TraceSlack       time.Duration `koanf:"trace-slack"`
+	ServicesLookback time.Duration `koanf:"services-lookback"`
+	MaxLimit         int           `koanf:"max-limit"`
+	TraceIndexCache  ByteSize      `koanf:"trace-index-cache"`
+}
+
+// ByteSize is a size in bytes, written in files, flags and the environment
+// as "8MiB", "512KB" or a plain number.
+type ByteSize int64
+
+func (b ByteSize) String() string { return humanize.IBytes(uint64(b)) }
+
+// DefaultConfig is the all-in-one on a laptop: local storage under ./data.
+func DefaultConfig() Config {
+	return Config{
+		Storage: StorageConfig{URL: "./data"},
+		Log:     LogConfig{Level: "info", Format: "text"},
+		Tenant:  TenantConfig{Header: "X-Scope-OrgID", Default: tenant.Default},
+		Admin:   AdminConfig{Addr: ":14269"},
+		Ingest: IngestConfig{
+			OTLP:            OTLPConfig{GRPCAddr: ":4317", HTTPAddr: ":4318"},
+			MaxRequestBytes: 16 << 20,
+			Batch: BatchConfig{
+				MaxBytes:             16 << 20,
+				MaxDelay:             200 * time.Millisecond,
+				MaxPendingBytes:      128 << 20,
+				MaxConcurrentFlushes: 4,
+				FlushTimeout:         30 * time.Second,
+			},
+		},
+		Query: QueryConfig{
+			HTTPAddr:         ":16686",
+			Concurrency:      8,
+			TraceSlack:       time.Hour,
+			ServicesLookback: 7 * 24 * time.Hour,
+			MaxLimit:         1500,
+			TraceIndexCache:  64 << 20,
+		},
+		ShutdownTimeout: 30 * time.Second,
+	}
+}
+
+// settingHelp documents every key; a key missing here is a bug that
+// TestEveryKeyIsDocumented catches.
+var settingHelp = map[string]string{
+	"storage.url":                         "where spans are stored: a directory (./data, file:///var/lib/tracelake) or s3://bucket[/prefix]?endpoint=host:port&region=…&insecure=true (credentials from AWS_* or MINIO_* variables, ~/.aws, or the instance role)",
+	"log.level":                           "log level: debug, info, warn or error",
+	"log.format":                          "log format: text or json",
+	"tenant.header":                       "request header (gRPC metadata key) naming the tenant",
+	"tenant.default":                      "tenant of requests that name none",
+	"admin.addr":                          "address serving /metrics, /healthz, /readyz and /debug/pprof",
+	"ingest.otlp.grpc-addr":               "OTLP/gRPC listen address (empty disables it)",
+	"ingest.otlp.http-addr":               "OTLP/HTTP listen address (empty disables it)",
+	"ingest.max-request-bytes":            "largest request body accepted, compressed or not",
+	"ingest.batch.max-bytes":              "flush a tenant's batch once it holds this many bytes of spans",
+	"ingest.batch.max-delay":              "flush a batch this long after its first request at the latest (the added latency of an export)",
+	"ingest.batch.max-pending-bytes":      "memory bound for spans waiting to be stored; past it requests get a retryable 429 / RESOURCE_EXHAUSTED",
+	"ingest.batch.max-concurrent-flushes": "object writes in progress at once",
+	"ingest.batch.flush-timeout":          "time limit of one object write",
+	"query.http-addr":                     "query API listen address (Jaeger HTTP API and api_v3)",
+	"query.concurrency":                   "files one query reads in parallel",
+	"query.trace-slack":                   "how far outside a search's time window the spans of matched traces are looked for",
+	"query.services-lookback":             "how far back the services and operations lists look",
+	"query.max-limit":                     "most traces one search may return",
+	"query.trace-index-cache":             "memory for per-file trace ID indexes (about 1.4 bytes per span), so lookups by trace ID open only the files that may hold the trace",
+	"shutdown-timeout":                    "how long a stopping process may take to flush pending spans and finish requests",
+}
+
+// flagAliases are short flag names for common keys.
+var flagAliases = map[string]string{"storage": "storage.url"}
+
+func envName(key string) string {
+	return "TRACELAKE_" + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(key))
+}
+
+// loadConfig builds the configuration from, in increasing precedence:
+// defaults, the YAML file named by --config (or TRACELAKE_CONFIG),
+// TRACELAKE_* environment variables, and flags.
+func loadConfig(fs *pflag.FlagSet, args []string, getenv func(string) string) (Config, error) {
+	k := koanf.New(".")
+	def := DefaultConfig()
+	if err := k.Load(structs.Provider(def, "koanf"), nil); err != nil {
+		return Config{}, fmt.Errorf("load defaults: %w", err)
+	}
+	keys := k.Keys()
+
+	configPath := fs.String("config", getenv("TRACELAKE_CONFIG"), "YAML configuration file")
+	for _, key := range keys {
+		fs.String(key, fmt.Sprint(k.Get(key)), settingHelp[key]+" (env "+envName(key)+")")
+	}
+	for alias, key := range flagAliases {
+		fs.String(alias, "", "same as --"+key)
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+
+	if *configPath != "" {
+		if _, err := os.Stat(*configPath); err != nil {
+			return Config{}, fmt.Errorf("config file: %w", err)
+		}
+		if err := k.Load(file.Provider(*configPath), yaml.Parser()); err != nil {
+			return Config{}, fmt.Errorf("config file %s: %w", *configPath, err)
+		}
+	}
+	for _, key := range keys {
+		if v := getenv(envName(key)); v != "" {
+			if err := k.Set(key, v); err != nil {
+				return Config{}, err
+			}
+		}
+	}
+	var flagErr error
+	fs.Visit(func(f *pflag.Flag) {
+		key := f.Name
+		if alias, ok := flagAliases[key]; ok {
+			key = alias
+		}
+		if !slices.Contains(keys, key) {
+			return // --config
+		}
+		if err := k.Set(key, f.Value.String()); err != nil && flagErr == nil {
+			flagErr = err
+		}
+	})
+	if flagErr != nil {
+		return Config{}, flagErr
+	}
+
+	cfg := def
+	err := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{DecoderConfig: &mapstructure.DecoderConfig{
+		DecodeHook: mapstructure.ComposeDecodeHookFunc(
+			mapstructure.StringToTimeDurationHookFunc(),
+			byteSizeHook,
+		),
+		ErrorUnused:      true,
+		WeaklyTypedInput: true,
+		Result:           &cfg,
+		TagName:          "koanf",
+	}})
+	if err != nil {
+		return Config{}, fmt.Errorf("configuration: %w", err)
+	}
+	return cfg, cfg.Validate()
+}
+
+func byteSizeHook(from, to reflect.Type, data any) (any, error) {
+	if to != reflect.TypeOf(ByteSize(0)) || from.Kind() != reflect.String {
+		return data, nil
+	}
+	n, err := humanize.ParseBytes(data.(string))
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a size (try 16MiB or 512KB)", data)
+	}
+	return ByteSize(n), nil
+}
+
+// Validate checks every setting and names each that is wrong.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if c.Storage.URL == "" {
+		bad("storage.url", "must be set")
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
+		bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		bad("log.format", "%q is not text or json", c.Log.Format)
+	}
+	if c.Tenant.Header == "" {
+		bad("tenant.header", "must be set")
+	}
+	if err := tenant.Validate(c.Tenant.Default); err != nil {
+		bad("tenant.default", "%v", err)
+	}
+	for key, addr := range map[string]string{
+		"admin.addr":            c.Admin.Addr,
+		"ingest.otlp.grpc-addr": c.Ingest.OTLP.GRPCAddr,
+		"ingest.otlp.http-addr": c.Ingest.OTLP.HTTPAddr,
+		"query.http-addr":       c.Query.HTTPAddr,
+	} {
+		if addr == "" && key != "admin.addr" && key != "query.http-addr" {
+			continue // receivers may be disabled
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			bad(key, "%q is not host:port (%v)", addr, err)
+		}
+	}
+	b := c.Ingest.Batch
+	if c.Ingest.MaxRequestBytes <= 0 {
+		bad("ingest.max-request-bytes", "must be positive")
+	}
+	if b.MaxBytes <= 0 {
+		bad("ingest.batch.max-bytes", "must be positive")
+	}
+	if b.MaxDelay < 0 {
+		bad("ingest.batch.max-delay", "must not be negative")
+	}
+	if b.MaxPendingBytes < b.MaxBytes || b.MaxPendingBytes < 2*c.Ingest.MaxRequestBytes {
+		bad("ingest.batch.max-pending-bytes", "%s must be at least ingest.batch.max-bytes (%s) and twice ingest.max-request-bytes (%s)", b.MaxPendingBytes, b.MaxBytes, c.Ingest.MaxRequestBytes)
+	}
+	if b.MaxConcurrentFlushes <= 0 {
+		bad("ingest.batch.max-concurrent-flushes", "must be positive")
+	}
+	if b.FlushTimeout <= 0 {
+		bad("ingest.batch.flush-timeout", "must be positive")
+	}
+	if c.Query.Concurrency <= 0 {
+		bad("query.concurrency", "must be positive")
+	}
+	if c.Query.TraceSlack < 0 {
+		bad("query.trace-slack", "must not be negative")
+	}
+	if c.Query.ServicesLookback <= 0 {
+		bad("query.services-lookback", "must be positive")
+	}
+	if c.Query.MaxLimit <= 0 {
+		bad("query.max-limit", "must be positive")
+	}
+	if c.Query.TraceIndexCache < 0 {
+		bad("query.trace-index-cache", "must not be negative")
+	}
+	if c.ShutdownTimeout <= 0 {
+		bad("shutdown-timeout", "must be positive")
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid configuration:\n  %w", joinLines(errs))
+	}
+	return nil
+}
+
+func joinLines(errs []error) error {
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	slices.Sort(msgs)
+	return errors.New(strings.Join(msgs, "\n  "))
+}
