@@ -55,7 +55,7 @@ type TraceQuery struct {
 type Operation struct {
 	Name string
 	// SpanKind is "server", "client", "producer", "consumer", "internal",
-	// or "" for spans whose kind is unspecified.
+	// or "" for spans whose kind is unspecified (spanfile.KindName).
 	SpanKind string
 }
 
@@ -78,21 +78,4 @@ type Querier interface {
 	// Operations returns the operations of service, sorted by name then
 	// kind. A non-empty spanKind keeps only operations of that kind.
 	Operations(ctx context.Context, tenant, service, spanKind string) ([]Operation, error)
-}
-
-// SpanKindName maps OTLP's span kind to the lower-case name Jaeger's APIs use.
-func SpanKindName(k ptrace.SpanKind) string {
-	switch k {
-	case ptrace.SpanKindServer:
-		return "server"
-	case ptrace.SpanKindClient:
-		return "client"
-	case ptrace.SpanKindProducer:
-		return "producer"
-	case ptrace.SpanKindConsumer:
-		return "consumer"
-	case ptrace.SpanKindInternal:
-		return "internal"
-	}
-	return ""
 }

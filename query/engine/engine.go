@@ -451,7 +451,7 @@ func (e *Engine) Operations(ctx context.Context, tenant, service, spanKind strin
 		if op.Service != service {
 			continue
 		}
-		kind := query.SpanKindName(op.Kind)
+		kind := spanfile.KindName(op.Kind)
 		if spanKind != "" && kind != spanKind {
 			continue
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/tracelake/tracelake/query"
 	"github.com/tracelake/tracelake/storage/objstore"
 	"github.com/tracelake/tracelake/storage/objstore/objstoretest"
+	"github.com/tracelake/tracelake/storage/spanfile"
 	"github.com/tracelake/tracelake/storage/tracegen"
 	"github.com/tracelake/tracelake/storage/tracestore"
 )
@@ -241,7 +242,7 @@ func TestServicesAndOperations(t *testing.T) {
 		if wantOps[v.Str()] == nil {
 			wantOps[v.Str()] = map[query.Operation]bool{}
 		}
-		wantOps[v.Str()][query.Operation{Name: s.span.Name(), SpanKind: query.SpanKindName(s.span.Kind())}] = true
+		wantOps[v.Str()][query.Operation{Name: s.span.Name(), SpanKind: spanfile.KindName(s.span.Kind())}] = true
 	}
 	for round := 0; round < 2; round++ { // the second round is served from the cache
 		svcs, err := f.engine.Services(context.Background(), "acme")

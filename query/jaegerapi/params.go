@@ -287,7 +287,7 @@ func inclusiveRange(start, end time.Time, hasStart, hasEnd bool, precision time.
 }
 
 // parseSpanKind validates a span kind filter: empty (any kind) or one of
-// the names query.SpanKindName produces.
+// the names spanfile.KindName produces.
 func parseSpanKind(name, s string) (string, error) {
 	switch s {
 	case "", "server", "client", "producer", "consumer", "internal":

@@ -127,41 +127,34 @@ func (a *API) v3Trace(w http.ResponseWriter, r *http.Request) {
 // v3FindTraces serves GET /api/v3/traces?query.…: every matching trace
 // merged into one TracesData, or a 404 "No traces found".
 func (a *API) v3FindTraces(w http.ResponseWriter, r *http.Request) {
+	if found, ok := a.v3Search(w, r); ok {
+		a.v3WriteTraces(w, r, found)
+	}
+}
+
+// v3Search runs the search a query.… request describes; on failure it has
+// answered already and ok is false.
+func (a *API) v3Search(w http.ResponseWriter, r *http.Request) (found []ptrace.Traces, ok bool) {
 	t, err := a.tenantOf(r)
+	if err == nil {
+		var q query.TraceQuery
+		if q, err = a.parseV3Query(r.URL.Query()); err == nil {
+			found, err = a.q.FindTraces(r.Context(), t, q)
+		}
+	}
 	if err != nil {
 		a.v3Fail(w, r, err)
-		return
+		return nil, false
 	}
-	q, err := a.parseV3Query(r.URL.Query())
-	if err != nil {
-		a.v3Fail(w, r, err)
-		return
-	}
-	found, err := a.q.FindTraces(r.Context(), t, q)
-	if err != nil {
-		a.v3Fail(w, r, err)
-		return
-	}
-	a.v3WriteTraces(w, r, found)
+	return found, true
 }
 
 // v3TraceSummaries serves GET /api/v3/trace-summaries?query.…: one
 // summary per matching trace, {"summaries": []} when none matched (Jaeger
 // does not answer 404 here).
 func (a *API) v3TraceSummaries(w http.ResponseWriter, r *http.Request) {
-	t, err := a.tenantOf(r)
-	if err != nil {
-		a.v3Fail(w, r, err)
-		return
-	}
-	q, err := a.parseV3Query(r.URL.Query())
-	if err != nil {
-		a.v3Fail(w, r, err)
-		return
-	}
-	found, err := a.q.FindTraces(r.Context(), t, q)
-	if err != nil {
-		a.v3Fail(w, r, err)
+	found, ok := a.v3Search(w, r)
+	if !ok {
 		return
 	}
 	out := make([]traceSummary, 0, len(found))

@@ -85,3 +85,22 @@ type File interface {
 	// particular order.
 	Operations(ctx context.Context) ([]Operation, error)
 }
+
+// KindName maps OTLP's span kind to the lower-case name Jaeger's APIs and
+// its OTLP translation use ("server", "client", "producer", "consumer",
+// "internal"), or "" for an unspecified kind.
+func KindName(k ptrace.SpanKind) string {
+	switch k {
+	case ptrace.SpanKindServer:
+		return "server"
+	case ptrace.SpanKindClient:
+		return "client"
+	case ptrace.SpanKindProducer:
+		return "producer"
+	case ptrace.SpanKindConsumer:
+		return "consumer"
+	case ptrace.SpanKindInternal:
+		return "internal"
+	}
+	return ""
+}

@@ -103,6 +103,20 @@ func roundTrip(t *testing.T, cfg WriterConfig, inputs ...ptrace.Traces) *File {
 	return f
 }
 
+// encodeOpen writes batches with cfg and opens the result.
+func encodeOpen(t *testing.T, cfg WriterConfig, batches ...*Batch) *File {
+	t.Helper()
+	data, _, err := NewWriter(cfg).Encode("t", batches...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 func TestRoundTripSpecExample(t *testing.T) {
 	raw, err := os.ReadFile("testdata/otlp-example-trace.json")
 	if err != nil {
@@ -178,14 +192,7 @@ func TestRoundTripEdgeValues(t *testing.T) {
 
 func TestFindTraceMissing(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
-	data, _, err := NewWriter(DefaultWriterConfig()).Encode("t", NewBatch(tracegen.Random(rng, 2, 2, 20)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := Open(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := encodeOpen(t, DefaultWriterConfig(), NewBatch(tracegen.Random(rng, 2, 2, 20)))
 	td := ptrace.NewTraces()
 	n, err := f.FindTrace(context.Background(), tracegen.TraceID(rng), td)
 	if err != nil || n != 0 || td.SpanCount() != 0 {
@@ -206,14 +213,7 @@ func TestTraceIndex(t *testing.T) {
 	td := tracegen.Telemetrygen(rng, 5000, 1, time.Now())
 	cfg := DefaultWriterConfig()
 	cfg.RowsPerRowGroup = 1000
-	data, _, err := NewWriter(cfg).Encode("t", NewBatch(td))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := Open(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := encodeOpen(t, cfg, NewBatch(td))
 	idx, err := f.TraceIndex(context.Background())
 	if err != nil {
 		t.Fatal(err)

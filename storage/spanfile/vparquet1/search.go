@@ -220,7 +220,7 @@ func (m *matcher) derived(r *attrSearchRow, a spanfile.Attribute) bool {
 	case "error":
 		return a.Value == "true" && code == ptrace.StatusCodeError
 	case "span.kind":
-		return a.Value != "" && a.Value == kindName(ptrace.SpanKind(r.Kind))
+		return a.Value != "" && a.Value == spanfile.KindName(ptrace.SpanKind(r.Kind))
 	case "otel.status_code":
 		return (a.Value == "ERROR" && code == ptrace.StatusCodeError) || (a.Value == "OK" && code == ptrace.StatusCodeOk)
 	case "otel.status_description":
@@ -231,22 +231,6 @@ func (m *matcher) derived(r *attrSearchRow, a spanfile.Attribute) bool {
 		return a.Value != "" && a.Value == m.scope(r.Scope).Version()
 	}
 	return false
-}
-
-func kindName(k ptrace.SpanKind) string {
-	switch k {
-	case ptrace.SpanKindServer:
-		return "server"
-	case ptrace.SpanKindClient:
-		return "client"
-	case ptrace.SpanKindProducer:
-		return "producer"
-	case ptrace.SpanKindConsumer:
-		return "consumer"
-	case ptrace.SpanKindInternal:
-		return "internal"
-	}
-	return ""
 }
 
 func (m *matcher) fail(err error) {

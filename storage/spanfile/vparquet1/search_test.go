@@ -1,7 +1,6 @@
 package vparquet1
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -50,7 +49,7 @@ func refMatch(f spanfile.Filter, res pcommon.Resource, scope pcommon.Instrumenta
 		case "error":
 			ok = ok || (a.Value == "true" && s.Status().Code() == ptrace.StatusCodeError)
 		case "span.kind":
-			ok = ok || (a.Value != "" && a.Value == kindName(s.Kind()))
+			ok = ok || (a.Value != "" && a.Value == spanfile.KindName(s.Kind()))
 		case "otel.scope.name":
 			ok = ok || (a.Value != "" && a.Value == scope.Name())
 		}
@@ -130,7 +129,7 @@ func randomFilter(rng *rand.Rand, td ptrace.Traces) spanfile.Filter {
 	case 3:
 		f.Attributes = append(f.Attributes, spanfile.Attribute{Key: "error", Value: "true"})
 	case 4:
-		f.Attributes = append(f.Attributes, spanfile.Attribute{Key: "span.kind", Value: kindName(s.Kind())})
+		f.Attributes = append(f.Attributes, spanfile.Attribute{Key: "span.kind", Value: spanfile.KindName(s.Kind())})
 	}
 	return f
 }
@@ -141,14 +140,7 @@ func TestSearchMatchesReference(t *testing.T) {
 		td := tracegen.Random(rng, 3, 2, 40)
 		cfg := DefaultWriterConfig()
 		cfg.RowsPerRowGroup = 1 + int64(rng.IntN(64))
-		data, _, err := NewWriter(cfg).Encode("t", NewBatch(td))
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := Open(bytes.NewReader(data), int64(len(data)))
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := encodeOpen(t, cfg, NewBatch(td))
 		for q := 0; q < 30; q++ {
 			flt := randomFilter(rng, td)
 			var got []string
@@ -169,14 +161,7 @@ func TestSearchMatchesReference(t *testing.T) {
 
 func TestSearchStopsWhenAsked(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 3))
-	data, _, err := NewWriter(DefaultWriterConfig()).Encode("t", NewBatch(tracegen.Random(rng, 2, 2, 50)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := Open(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := encodeOpen(t, DefaultWriterConfig(), NewBatch(tracegen.Random(rng, 2, 2, 50)))
 	calls := 0
 	if err := f.Search(context.Background(), spanfile.Filter{}, func(spanfile.Match) bool { calls++; return calls < 3 }); err != nil {
 		t.Fatal(err)
@@ -201,14 +186,7 @@ func TestOperations(t *testing.T) {
 			}
 		}
 	}
-	data, _, err := NewWriter(DefaultWriterConfig()).Encode("t", NewBatch(td))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := Open(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := encodeOpen(t, DefaultWriterConfig(), NewBatch(td))
 	ops, err := f.Operations(context.Background())
 	if err != nil {
 		t.Fatal(err)
