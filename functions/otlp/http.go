@@ -2,18 +2,12 @@ package otlp
 
 import (
 	"bytes"
-	"compress/gzip"
-	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"mime"
 	"net/http"
-	"strconv"
 	"sync"
 
-	"github.com/klauspost/compress/zstd"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
@@ -21,7 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tracelake/tracelake/functions/pipeline"
-	"github.com/tracelake/tracelake/storage/tenant"
+	"github.com/tracelake/tracelake/functions/receiver"
 )
 
 const (
@@ -31,28 +25,27 @@ const (
 
 // HTTPHandler serves OTLP/HTTP trace exports (POST /v1/traces).
 type HTTPHandler struct {
-	cfg    Config
-	next   Consumer
-	logger *slog.Logger
-	bufs   sync.Pool
+	cfg     Config
+	tenants receiver.Tenants
+	next    pipeline.Consumer
+	logger  *slog.Logger
+	bufs    sync.Pool
 }
 
 // NewHTTPHandler returns a handler feeding next.
-func NewHTTPHandler(cfg Config, next Consumer, logger *slog.Logger) *HTTPHandler {
-	return &HTTPHandler{cfg: cfg, next: next, logger: logger, bufs: sync.Pool{New: func() any { return new(bytes.Buffer) }}}
+func NewHTTPHandler(cfg Config, next pipeline.Consumer, logger *slog.Logger) *HTTPHandler {
+	return &HTTPHandler{
+		cfg:     cfg,
+		tenants: receiver.Tenants{Header: cfg.TenantHeader, Default: cfg.DefaultTenant},
+		next:    next,
+		logger:  logger,
+		bufs:    sync.Pool{New: func() any { return new(bytes.Buffer) }},
+	}
 }
 
 // Register adds the OTLP route to mux.
 func (h *HTTPHandler) Register(mux *http.ServeMux) {
 	mux.Handle("/v1/traces", h)
-}
-
-// httpError is a failure with its HTTP status, answered as a google.rpc.Status.
-type httpError struct {
-	status     int
-	code       codes.Code
-	msg        string
-	retryAfter int // seconds; 0 for none
 }
 
 func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -65,29 +58,24 @@ func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		h.fail(w, respType, httpError{status: http.StatusMethodNotAllowed, code: codes.Unimplemented,
-			msg: fmt.Sprintf("method %s is not allowed on %s; use POST", r.Method, r.URL.Path)})
+		h.fail(w, respType, &receiver.Error{Status: http.StatusMethodNotAllowed, Code: codes.Unimplemented,
+			Msg: fmt.Sprintf("method %s is not allowed on %s; use POST", r.Method, r.URL.Path)})
 		return
 	}
 	if mtErr != nil || (mediaType != contentTypeProto && mediaType != contentTypeJSON) {
-		h.fail(w, respType, httpError{status: http.StatusUnsupportedMediaType, code: codes.InvalidArgument,
-			msg: fmt.Sprintf("unsupported Content-Type %q; use %s or %s", r.Header.Get("Content-Type"), contentTypeProto, contentTypeJSON)})
+		h.fail(w, respType, receiver.UnsupportedMediaType("unsupported Content-Type %q; use %s or %s", r.Header.Get("Content-Type"), contentTypeProto, contentTypeJSON))
 		return
 	}
-	tenantID := r.Header.Get(h.cfg.TenantHeader)
-	if tenantID == "" {
-		tenantID = h.cfg.DefaultTenant
-	}
-	if err := tenant.Validate(tenantID); err != nil {
-		h.fail(w, respType, httpError{status: http.StatusBadRequest, code: codes.InvalidArgument,
-			msg: fmt.Sprintf("header %s: %v", h.cfg.TenantHeader, err)})
+	tenantID, herr := h.tenants.FromHTTP(r)
+	if herr != nil {
+		h.fail(w, respType, herr)
 		return
 	}
 
 	buf := h.bufs.Get().(*bytes.Buffer)
 	defer h.putBuf(buf)
-	if herr := h.readBody(r, buf); herr != nil {
-		h.fail(w, respType, *herr)
+	if herr := receiver.ReadBody(r, h.cfg.MaxRequestBytes, buf); herr != nil {
+		h.fail(w, respType, herr)
 		return
 	}
 	req := ptraceotlp.NewExportRequest()
@@ -98,14 +86,13 @@ func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = req.UnmarshalProto(buf.Bytes())
 	}
 	if err != nil {
-		h.fail(w, respType, httpError{status: http.StatusBadRequest, code: codes.InvalidArgument,
-			msg: fmt.Sprintf("request body is not a valid OTLP ExportTraceServiceRequest in %s: %v", mediaType, err)})
+		h.fail(w, respType, receiver.BadRequest("request body is not a valid OTLP ExportTraceServiceRequest in %s: %v", mediaType, err))
 		return
 	}
 
 	res, err := h.next.Consume(r.Context(), ProtocolHTTP, tenantID, req.Traces())
 	if err != nil {
-		if herr, ok := h.consumeError(r.Context(), err); ok {
+		if herr := receiver.ConsumeError(r.Context(), err, h.logger, ProtocolHTTP); herr != nil {
 			h.fail(w, respType, herr)
 		}
 		return
@@ -123,7 +110,7 @@ func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		h.logger.Error("marshal OTLP response", "err", err)
-		h.fail(w, respType, httpError{status: http.StatusInternalServerError, code: codes.Internal, msg: "could not encode the response"})
+		h.fail(w, respType, &receiver.Error{Status: http.StatusInternalServerError, Code: codes.Internal, Msg: "could not encode the response"})
 		return
 	}
 	w.Header().Set("Content-Type", respType)
@@ -139,85 +126,10 @@ func (h *HTTPHandler) putBuf(buf *bytes.Buffer) {
 	h.bufs.Put(buf)
 }
 
-// readBody reads the (possibly compressed) body into buf, enforcing the
-// size limit before and after decompression, so neither a huge body nor a
-// compression bomb can fill memory.
-func (h *HTTPHandler) readBody(r *http.Request, buf *bytes.Buffer) *httpError {
-	limit := int64(h.cfg.MaxRequestBytes)
-	tooLarge := func(what string) *httpError {
-		return &httpError{status: http.StatusRequestEntityTooLarge, code: codes.InvalidArgument,
-			msg: fmt.Sprintf("%s is larger than the limit of %d bytes", what, limit)}
-	}
-	if r.ContentLength > limit {
-		return tooLarge(fmt.Sprintf("request body (Content-Length %d)", r.ContentLength))
-	}
-	var body io.Reader = http.MaxBytesReader(nil, r.Body, limit)
-	encoding := r.Header.Get("Content-Encoding")
-	switch encoding {
-	case "", "identity":
-	case "gzip":
-		zr, err := gzip.NewReader(body)
-		if err != nil {
-			if isMaxBytes(err) {
-				return tooLarge("request body")
-			}
-			return &httpError{status: http.StatusBadRequest, code: codes.InvalidArgument, msg: fmt.Sprintf("Content-Encoding gzip: body is not valid gzip: %v", err)}
-		}
-		defer zr.Close()
-		body = zr
-	case "zstd":
-		zr, err := zstd.NewReader(body, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(limit)+1<<20))
-		if err != nil {
-			return &httpError{status: http.StatusBadRequest, code: codes.InvalidArgument, msg: fmt.Sprintf("Content-Encoding zstd: %v", err)}
-		}
-		defer zr.Close()
-		body = zr
-	default:
-		return &httpError{status: http.StatusUnsupportedMediaType, code: codes.InvalidArgument,
-			msg: fmt.Sprintf("unsupported Content-Encoding %q; use gzip, zstd or none", encoding)}
-	}
-	// Read one byte past the limit to tell "exactly at" from "over".
-	n, err := buf.ReadFrom(io.LimitReader(body, limit+1))
-	if err != nil {
-		if isMaxBytes(err) {
-			return tooLarge("request body")
-		}
-		if encoding != "" && encoding != "identity" {
-			return &httpError{status: http.StatusBadRequest, code: codes.InvalidArgument, msg: fmt.Sprintf("Content-Encoding %s: body cannot be decompressed: %v", encoding, err)}
-		}
-		return &httpError{status: http.StatusBadRequest, code: codes.InvalidArgument, msg: fmt.Sprintf("reading request body: %v", err)}
-	}
-	if n > limit {
-		return tooLarge("decompressed request body")
-	}
-	return nil
-}
-
-func isMaxBytes(err error) bool {
-	var mbe *http.MaxBytesError
-	return errors.As(err, &mbe)
-}
-
-// consumeError maps a pipeline error to the response; ok is false when
-// the client is gone and nothing should be written.
-func (h *HTTPHandler) consumeError(ctx context.Context, err error) (httpError, bool) {
-	switch {
-	case errors.Is(err, pipeline.ErrOverloaded):
-		return httpError{status: http.StatusTooManyRequests, code: codes.ResourceExhausted, msg: err.Error(), retryAfter: int(retryAfterOverload.Seconds())}, true
-	case errors.Is(err, pipeline.ErrUnavailable):
-		h.logger.Warn("OTLP/HTTP export failed", "err", err)
-		return httpError{status: http.StatusServiceUnavailable, code: codes.Unavailable, msg: err.Error(), retryAfter: int(retryAfterUnavailable.Seconds())}, true
-	case ctx.Err() != nil:
-		return httpError{}, false // the client went away; no one to answer
-	}
-	h.logger.Error("OTLP/HTTP export failed", "err", err)
-	return httpError{status: http.StatusInternalServerError, code: codes.Internal, msg: "internal error"}, true
-}
-
 // fail answers with a google.rpc.Status body in respType, as the OTLP
 // specification requires for every 4xx and 5xx.
-func (h *HTTPHandler) fail(w http.ResponseWriter, respType string, e httpError) {
-	st := &spb.Status{Code: int32(e.code), Message: e.msg}
+func (h *HTTPHandler) fail(w http.ResponseWriter, respType string, e *receiver.Error) {
+	st := &spb.Status{Code: int32(e.Code), Message: e.Msg}
 	var body []byte
 	var err error
 	if respType == contentTypeJSON {
@@ -226,12 +138,10 @@ func (h *HTTPHandler) fail(w http.ResponseWriter, respType string, e httpError) 
 		body, err = proto.Marshal(st)
 	}
 	if err != nil {
-		body, respType = []byte(e.msg), "text/plain; charset=utf-8"
+		body, respType = []byte(e.Msg), "text/plain; charset=utf-8"
 	}
-	if e.retryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(e.retryAfter))
-	}
+	e.SetRetryAfter(w.Header())
 	w.Header().Set("Content-Type", respType)
-	w.WriteHeader(e.status)
+	w.WriteHeader(e.Status)
 	_, _ = w.Write(body)
 }

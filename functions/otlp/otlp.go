@@ -1,19 +1,5 @@
 package otlp
 
-import (
-	"context"
-	"time"
-
-	"go.opentelemetry.io/collector/pdata/ptrace"
-
-	"github.com/tracelake/tracelake/functions/pipeline"
-)
-
-// Consumer is the pipeline as the receivers see it.
-type Consumer interface {
-	Consume(ctx context.Context, protocol, tenant string, td ptrace.Traces) (pipeline.Result, error)
-}
-
 // Protocol names, used as the "protocol" label of ingest metrics.
 const (
 	ProtocolGRPC = "otlp_grpc"
@@ -30,9 +16,3 @@ type Config struct {
 	TenantHeader  string
 	DefaultTenant string
 }
-
-// How long clients are told to wait before retrying.
-const (
-	retryAfterOverload    = 1 * time.Second
-	retryAfterUnavailable = 5 * time.Second
-)

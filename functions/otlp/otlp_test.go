@@ -214,7 +214,7 @@ func TestHTTPTenantHeader(t *testing.T) {
 	}
 }
 
-func startGRPC(t *testing.T, fc Consumer) ptraceotlp.GRPCClient {
+func startGRPC(t *testing.T, fc pipeline.Consumer) ptraceotlp.GRPCClient {
 	t.Helper()
 	lis := bufconn.Listen(1 << 20)
 	svc := NewGRPCService(testConfig, fc, logger())

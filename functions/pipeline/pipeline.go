@@ -19,6 +19,26 @@ type Stage interface {
 	Process(ctx context.Context, tenant string, td ptrace.Traces) (ptrace.Traces, error)
 }
 
+// Consumer is the pipeline as receivers see it: every protocol's receiver
+// hands each decoded request to Consume and maps the outcome to its
+// protocol's status codes.
+type Consumer interface {
+	Consume(ctx context.Context, protocol, tenant string, td ptrace.Traces) (Result, error)
+}
+
+var _ Consumer = (*Pipeline)(nil)
+
+// LimitError is a request over a hard limit (spans per request): it is
+// refused whole, and retrying it unchanged cannot succeed.
+type LimitError struct {
+	What         string // e.g. "spans in the request"
+	Value, Limit int
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("%s: %d, the limit is %d", e.What, e.Value, e.Limit)
+}
+
 // Result says what happened to the spans of one request.
 type Result struct {
 	Accepted   int // stored durably
