@@ -41,6 +41,11 @@ type TraceQuery struct {
 	// events. Values are compared by their string form, so the typed value
 	// int 200 matches "200" and bool true matches "true".
 	Attributes map[string]string
+	// AttributeKeys must each be present, with any value, on the span, its
+	// resource or one of its events, or be the name of one of the span's
+	// events (Zipkin's annotationQuery matches a bare term against tag
+	// keys and annotation values alike).
+	AttributeKeys []string
 	// StartMin and StartMax bound the matching span's start time. Both are
 	// required; API layers fill defaults.
 	StartMin, StartMax time.Time
@@ -78,4 +83,9 @@ type Querier interface {
 	// Operations returns the operations of service, sorted by name then
 	// kind. A non-empty spanKind keeps only operations of that kind.
 	Operations(ctx context.Context, tenant, service, spanKind string) ([]Operation, error)
+	// AttributeValues returns the distinct string forms of the values of
+	// span attribute key, on spans of service (any service when empty),
+	// over the same recent window as Services, sorted. It serves Zipkin's
+	// remoteServices (key peer.service) and autocompleteValues.
+	AttributeValues(ctx context.Context, tenant, service, key string) ([]string, error)
 }

@@ -69,6 +69,8 @@ type Engine struct {
 	cfg    Config
 	logger *slog.Logger
 	ops    *lru[string, []spanfile.Operation]
+	// values holds AttributeValues answers by file, service and key.
+	values *lru[valuesKey, []string]
 	// indexes holds trace indexes by object key; files are immutable, so
 	// an entry is valid for as long as the file exists.
 	indexes *lru[string, spanfile.TraceIndex]
@@ -89,6 +91,7 @@ func New(store *tracestore.Store, cfg Config, logger *slog.Logger) (*Engine, err
 		cfg:     cfg,
 		logger:  logger,
 		ops:     newLRU[string, []spanfile.Operation](cfg.OperationsCacheFiles, nil),
+		values:  newLRU[valuesKey, []string](cfg.OperationsCacheFiles, nil),
 		indexes: newLRU[string](cfg.TraceIndexCacheBytes, spanfile.TraceIndex.MemSize),
 	}, nil
 }
@@ -292,6 +295,7 @@ func (e *Engine) FindTraces(ctx context.Context, tenant string, q query.TraceQue
 	for k, v := range q.Attributes {
 		flt.Attributes = append(flt.Attributes, spanfile.Attribute{Key: k, Value: v})
 	}
+	flt.Keys = q.AttributeKeys
 	slices.SortFunc(flt.Attributes, func(a, b spanfile.Attribute) int { return cmp.Compare(a.Key, b.Key) })
 
 	refs, err := e.files(ctx, tenant, flt.StartMin, flt.StartMax)
@@ -381,35 +385,48 @@ func compareIDs(a, b pcommon.TraceID) int {
 	return 0
 }
 
-// operations returns the distinct operations of the tenant's recent files.
-func (e *Engine) operations(ctx context.Context, tenant string) (map[spanfile.Operation]struct{}, error) {
+// perRecentFile returns read(file) for every file of the tenant in the
+// last ServicesLookback, using cache (keyed by key(file)) for files read
+// before: files are immutable, so a cached answer never goes stale.
+func perRecentFile[K comparable, V any](ctx context.Context, e *Engine, tenant string, cache *lru[K, V], key func(tracestore.FileRef) K, read func(context.Context, spanfile.File) (V, error)) ([]V, error) {
 	now := e.cfg.Now()
 	refs, err := e.files(ctx, tenant, now.Add(-e.cfg.ServicesLookback).UnixNano(), 0)
 	if err != nil {
 		return nil, unavailable(err)
 	}
-	lists := make([][]spanfile.Operation, len(refs))
+	out := make([]V, len(refs))
 	var missing []tracestore.FileRef
 	var missingIdx []int
 	for i, ref := range refs {
-		if ops, ok := e.ops.get(ref.Key); ok {
-			lists[i] = ops
+		if v, ok := cache.get(key(ref)); ok {
+			out[i] = v
 		} else {
 			missing = append(missing, ref)
 			missingIdx = append(missingIdx, i)
 		}
 	}
 	err = e.eachFile(ctx, missing, func(j int, f spanfile.File) error {
-		ops, err := f.Operations(ctx)
+		v, err := read(ctx, f)
 		if err != nil {
 			return err
 		}
-		lists[missingIdx[j]] = ops
-		e.ops.put(missing[j].Key, ops)
+		out[missingIdx[j]] = v
+		cache.put(key(missing[j]), v)
 		return nil
 	})
 	if err != nil {
 		return nil, unavailable(err)
+	}
+	return out, nil
+}
+
+// operations returns the distinct operations of the tenant's recent files.
+func (e *Engine) operations(ctx context.Context, tenant string) (map[spanfile.Operation]struct{}, error) {
+	lists, err := perRecentFile(ctx, e, tenant, e.ops,
+		func(ref tracestore.FileRef) string { return ref.Key },
+		func(ctx context.Context, f spanfile.File) ([]spanfile.Operation, error) { return f.Operations(ctx) })
+	if err != nil {
+		return nil, err
 	}
 	all := map[spanfile.Operation]struct{}{}
 	for _, ops := range lists {
@@ -418,6 +435,31 @@ func (e *Engine) operations(ctx context.Context, tenant string) (map[spanfile.Op
 		}
 	}
 	return all, nil
+}
+
+type valuesKey struct{ file, service, attr string }
+
+// AttributeValues returns the distinct values of span attribute key on
+// spans of service (any when empty) seen in the last ServicesLookback.
+func (e *Engine) AttributeValues(ctx context.Context, tenant, service, key string) ([]string, error) {
+	lists, err := perRecentFile(ctx, e, tenant, e.values,
+		func(ref tracestore.FileRef) valuesKey { return valuesKey{ref.Key, service, key} },
+		func(ctx context.Context, f spanfile.File) ([]string, error) { return f.AttributeValues(ctx, service, key) })
+	if err != nil {
+		return nil, err
+	}
+	set := map[string]struct{}{}
+	for _, vs := range lists {
+		for _, v := range vs {
+			set[v] = struct{}{}
+		}
+	}
+	out := make([]string, 0, len(set))
+	for v := range set {
+		out = append(out, v)
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // Services returns the services seen in the last ServicesLookback.

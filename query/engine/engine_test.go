@@ -149,6 +149,20 @@ func (f *fixture) refFind(q query.TraceQuery) []pcommon.TraceID {
 				ok = false
 			}
 		}
+		for _, k := range q.AttributeKeys {
+			_, has := s.span.Attributes().Get(k)
+			if _, onRes := s.res.Attributes().Get(k); onRes {
+				has = true
+			}
+			for _, ev := range s.span.Events().All() {
+				if _, onEv := ev.Attributes().Get(k); onEv || ev.Name() == k {
+					has = true
+				}
+			}
+			if !has {
+				ok = false
+			}
+		}
 		if !ok {
 			continue
 		}
@@ -213,6 +227,11 @@ func TestFindTracesMatchesReference(t *testing.T) {
 			for k, v := range s.span.Attributes().All() {
 				tq.Attributes = map[string]string{k: v.AsString()}
 				break
+			}
+		}
+		if rng.IntN(4) == 0 {
+			for k := range s.span.Attributes().All() {
+				tq.AttributeKeys = []string{k}
 			}
 		}
 		got, err := f.engine.FindTraces(context.Background(), "acme", tq)
@@ -354,5 +373,43 @@ func TestLookupsOpenOnlyFilesThatMayHoldTheTrace(t *testing.T) {
 	// One file per lookup, give or take a bloom filter false positive.
 	if got := counting.gets.Load(); got > files+1 {
 		t.Fatalf("%d lookups read %d files; with cached indexes each should read about one", files, got)
+	}
+}
+
+func TestAttributeValues(t *testing.T) {
+	f := newFixture(t, 5, 4)
+	want := map[string]map[string]bool{} // service → values of k0.3
+	for _, s := range f.spans() {
+		svc := ""
+		if v, ok := s.res.Attributes().Get("service.name"); ok {
+			svc = v.Str()
+		}
+		if v, ok := s.span.Attributes().Get("k0.3"); ok {
+			for _, key := range []string{svc, ""} {
+				if want[key] == nil {
+					want[key] = map[string]bool{}
+				}
+				want[key][v.AsString()] = true
+			}
+		}
+	}
+	if len(want[""]) == 0 {
+		t.Fatal("fixture has no k0.3 attributes: the test would check nothing")
+	}
+	for svc, w := range want {
+		for round := 0; round < 2; round++ { // the second is served from the cache
+			got, err := f.engine.AttributeValues(context.Background(), "acme", svc, "k0.3")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(w) || !slices.IsSorted(got) {
+				t.Fatalf("AttributeValues(%q) = %q, want %v", svc, got, w)
+			}
+			for _, v := range got {
+				if !w[v] {
+					t.Fatalf("unexpected value %q", v)
+				}
+			}
+		}
 	}
 }

@@ -274,3 +274,10 @@ func shortTrace() ptrace.Traces {
 	s.SetEndTimestamp(ts(-time.Minute + 2*time.Millisecond))
 	return td
 }
+
+// AttributeValues is not used by Jaeger's APIs; the fake records the call
+// so a test would notice if a route started using it.
+func (f *fakeQuerier) AttributeValues(_ context.Context, tenant, service, key string) ([]string, error) {
+	f.record("AttributeValues", tenant)
+	return nil, f.err
+}

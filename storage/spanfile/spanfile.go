@@ -25,6 +25,12 @@ type Filter struct {
 	// "otel.status_code", "otel.status_description", "otel.scope.name",
 	// "otel.scope.version".
 	Attributes []Attribute
+	// Keys must each be present, with any value, where Attributes are
+	// looked for (the derived keys count when the span sets the field they
+	// come from), or be the name of one of the span's events: Zipkin's
+	// annotationQuery matches a bare term against tag keys and annotation
+	// values alike.
+	Keys []string
 	// StartMin and StartMax bound the span start, [StartMin, StartMax), in
 	// Unix nanoseconds; zero leaves a side unbounded.
 	StartMin, StartMax int64
@@ -84,6 +90,10 @@ type File interface {
 	// Operations returns the distinct operations in the file, in no
 	// particular order.
 	Operations(ctx context.Context) ([]Operation, error)
+	// AttributeValues returns the distinct string forms of span attribute
+	// key's values, on spans of service (any when empty), in no particular
+	// order.
+	AttributeValues(ctx context.Context, service, key string) ([]string, error)
 }
 
 // KindName maps OTLP's span kind to the lower-case name Jaeger's APIs and

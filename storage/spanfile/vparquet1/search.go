@@ -42,6 +42,7 @@ type attrSearchRow struct {
 }
 
 type eventAttrs struct {
+	Name  string `parquet:"name,dict"`
 	Attrs []byte `parquet:"attrs,optional"`
 }
 
@@ -60,7 +61,7 @@ func (f *File) Search(ctx context.Context, flt spanfile.Filter, fn func(spanfile
 		}
 		var more bool
 		var err error
-		if len(flt.Attributes) == 0 {
+		if len(flt.Attributes) == 0 && len(flt.Keys) == 0 {
 			more, err = searchGroup(rg, func(r *searchRow) bool {
 				if m.basic(r.ServiceName, r.Name, r.Start, r.Duration) {
 					return fn(spanfile.Match{TraceID: r.TraceID, Start: r.Start})
@@ -179,7 +180,67 @@ func (m *matcher) attributes(r *attrSearchRow) bool {
 			return false
 		}
 	}
+	for _, k := range m.f.Keys {
+		if !m.hasKey(r, k) {
+			return false
+		}
+	}
 	return true
+}
+
+// hasKey reports whether key is present on the span, its resource, an
+// event, as a derived tag, or is the name of one of its events.
+func (m *matcher) hasKey(r *attrSearchRow, key string) bool {
+	if m.derivedPresent(r, key) {
+		return true
+	}
+	for i := range r.Attrs {
+		if r.Attrs[i].Key == key {
+			return true
+		}
+	}
+	if _, ok := m.resource(r.Resource).Get(key); ok {
+		return true
+	}
+	kb := []byte(key)
+	for _, ev := range r.Events {
+		if ev.Name == key {
+			return true
+		}
+		if len(ev.Attrs) == 0 || !bytes.Contains(ev.Attrs, kb) {
+			continue
+		}
+		attrs := pcommon.NewMap()
+		if err := decodeMap(ev.Attrs, attrs); err != nil {
+			m.fail(fmt.Errorf("event attributes: %w", err))
+			return false
+		}
+		if _, ok := attrs.Get(key); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// derivedPresent reports whether the span sets the field a derived tag
+// comes from (Jaeger's translation emits the tag only then).
+func (m *matcher) derivedPresent(r *attrSearchRow, key string) bool {
+	code := ptrace.StatusCode(r.StatusCode)
+	switch key {
+	case "error":
+		return code == ptrace.StatusCodeError
+	case "span.kind":
+		return ptrace.SpanKind(r.Kind) != ptrace.SpanKindUnspecified
+	case "otel.status_code":
+		return code != ptrace.StatusCodeUnset
+	case "otel.status_description":
+		return r.StatusMessage != ""
+	case "otel.scope.name":
+		return m.scope(r.Scope).Name() != ""
+	case "otel.scope.version":
+		return m.scope(r.Scope).Version() != ""
+	}
+	return false
 }
 
 func (m *matcher) attribute(r *attrSearchRow, a spanfile.Attribute) bool {
@@ -316,6 +377,49 @@ func (f *File) Operations(ctx context.Context) ([]spanfile.Operation, error) {
 	out := make([]spanfile.Operation, 0, len(seen))
 	for op := range seen {
 		out = append(out, op)
+	}
+	return out, nil
+}
+
+// valueRow projects what AttributeValues reads.
+type valueRow struct {
+	ServiceName string `parquet:"service_name,dict"`
+	Attrs       []attr `parquet:"attrs"`
+}
+
+// AttributeValues returns the distinct string forms of span attribute
+// key's values on spans of service (any when empty).
+func (f *File) AttributeValues(ctx context.Context, service, key string) ([]string, error) {
+	m := newMatcher(spanfile.Filter{})
+	seen := map[string]struct{}{}
+	for gi, rg := range f.pf.RowGroups() {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if service != "" && f.prune(gi, spanfile.Filter{Service: service}) {
+			continue
+		}
+		_, err := searchGroup(rg, func(r *valueRow) bool {
+			if service != "" && r.ServiceName != service {
+				return true
+			}
+			for i := range r.Attrs {
+				if r.Attrs[i].Key == key {
+					seen[m.attrString(&r.Attrs[i])] = struct{}{}
+				}
+			}
+			return true
+		})
+		if err != nil {
+			return nil, fmt.Errorf("row group %d: %w", gi, err)
+		}
+		if m.err != nil {
+			return nil, fmt.Errorf("row group %d: %w", gi, m.err)
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for v := range seen {
+		out = append(out, v)
 	}
 	return out, nil
 }

@@ -57,6 +57,24 @@ func refMatch(f spanfile.Filter, res pcommon.Resource, scope pcommon.Instrumenta
 			return false
 		}
 	}
+	hasKey := func(m pcommon.Map, k string) bool { _, ok := m.Get(k); return ok }
+	for _, k := range f.Keys {
+		ok := hasKey(s.Attributes(), k) || hasKey(res.Attributes(), k)
+		for _, ev := range s.Events().All() {
+			ok = ok || hasKey(ev.Attributes(), k) || ev.Name() == k
+		}
+		switch k {
+		case "error":
+			ok = ok || s.Status().Code() == ptrace.StatusCodeError
+		case "span.kind":
+			ok = ok || s.Kind() != ptrace.SpanKindUnspecified
+		case "otel.scope.name":
+			ok = ok || scope.Name() != ""
+		}
+		if !ok {
+			return false
+		}
+	}
 	return true
 }
 
@@ -116,6 +134,24 @@ func randomFilter(rng *rand.Rand, td ptrace.Traces) spanfile.Filter {
 				return
 			}
 		}
+	}
+	pickKey := func(m pcommon.Map) {
+		for k := range m.All() {
+			if rng.IntN(2) == 0 {
+				f.Keys = append(f.Keys, k)
+				return
+			}
+		}
+	}
+	switch rng.IntN(4) {
+	case 0:
+		pickKey(s.Attributes())
+	case 1:
+		if s.Events().Len() > 0 {
+			f.Keys = append(f.Keys, s.Events().At(0).Name()) // an annotation value
+		}
+	case 2:
+		f.Keys = append(f.Keys, []string{"error", "span.kind", "otel.scope.name", "absent.key"}[rng.IntN(4)])
 	}
 	switch rng.IntN(6) {
 	case 0:
@@ -197,6 +233,56 @@ func TestOperations(t *testing.T) {
 	for _, op := range ops {
 		if !want[op] {
 			t.Errorf("unexpected operation %+v", op)
+		}
+	}
+}
+
+func TestAttributeValues(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 21))
+	td := tracegen.Random(rng, 3, 2, 40)
+	f := encodeOpen(t, DefaultWriterConfig(), NewBatch(td))
+	nonEmpty := 0
+	defer func() {
+		if nonEmpty == 0 {
+			t.Error("no key had values: the test checked nothing")
+		}
+	}()
+	for _, key := range []string{"k0.1", "k0.7", "k0.42", "absent"} {
+		for _, service := range []string{"", "svc-1-ü"} {
+			want := map[string]bool{}
+			for _, rs := range td.ResourceSpans().All() {
+				svc := ""
+				if v, ok := rs.Resource().Attributes().Get("service.name"); ok {
+					svc = v.Str()
+				}
+				if service != "" && svc != service {
+					continue
+				}
+				for _, ss := range rs.ScopeSpans().All() {
+					for _, s := range ss.Spans().All() {
+						for k, v := range s.Attributes().All() {
+							if k == key {
+								want[v.AsString()] = true
+							}
+						}
+					}
+				}
+			}
+			if len(want) > 0 {
+				nonEmpty++
+			}
+			got, err := f.AttributeValues(context.Background(), service, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("AttributeValues(%q, %q) = %q, want %v", service, key, got, want)
+			}
+			for _, v := range got {
+				if !want[v] {
+					t.Fatalf("AttributeValues(%q, %q) has unexpected %q", service, key, v)
+				}
+			}
 		}
 	}
 }
