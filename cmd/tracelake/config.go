@@ -18,6 +18,7 @@ import (
 	"github.com/knadh/koanf/v2"
 	"github.com/spf13/pflag"
 
+	"github.com/tracelake/tracelake/functions/pipeline"
 	"github.com/tracelake/tracelake/storage/tenant"
 )
 
@@ -53,9 +54,18 @@ type AdminConfig struct {
 }
 
 type IngestConfig struct {
-	OTLP            OTLPConfig  `koanf:"otlp"`
-	MaxRequestBytes ByteSize    `koanf:"max-request-bytes"`
-	Batch           BatchConfig `koanf:"batch"`
+	OTLP            OTLPConfig   `koanf:"otlp"`
+	MaxRequestBytes ByteSize     `koanf:"max-request-bytes"`
+	Batch           BatchConfig  `koanf:"batch"`
+	Limits          LimitsConfig `koanf:"limits"`
+}
+
+type LimitsConfig struct {
+	MaxSpansPerRequest      int      `koanf:"max-spans-per-request"`
+	MaxAttributes           int      `koanf:"max-attributes"`
+	MaxAttributeValueLength ByteSize `koanf:"max-attribute-value-length"`
+	MaxEventsPerSpan        int      `koanf:"max-events-per-span"`
+	MaxLinksPerSpan         int      `koanf:"max-links-per-span"`
 }
 
 type OTLPConfig struct {
@@ -103,6 +113,13 @@ func DefaultConfig() Config {
 				MaxConcurrentFlushes: 4,
 				FlushTimeout:         30 * time.Second,
 			},
+			Limits: LimitsConfig{
+				MaxSpansPerRequest:      pipeline.DefaultLimits().MaxSpansPerRequest,
+				MaxAttributes:           pipeline.DefaultLimits().MaxAttributes,
+				MaxAttributeValueLength: ByteSize(pipeline.DefaultLimits().MaxAttributeValueLength),
+				MaxEventsPerSpan:        pipeline.DefaultLimits().MaxEventsPerSpan,
+				MaxLinksPerSpan:         pipeline.DefaultLimits().MaxLinksPerSpan,
+			},
 		},
 		Query: QueryConfig{
 			HTTPAddr:         ":16686",
@@ -119,27 +136,32 @@ func DefaultConfig() Config {
 // settingHelp documents every key; a key missing here is a bug that
 // TestEveryKeyIsDocumented catches.
 var settingHelp = map[string]string{
-	"storage.url":                         "where spans are stored: a directory (./data, file:///var/lib/tracelake) or s3://bucket[/prefix]?endpoint=host:port&region=…&insecure=true (credentials from AWS_* or MINIO_* variables, ~/.aws, or the instance role)",
-	"log.level":                           "log level: debug, info, warn or error",
-	"log.format":                          "log format: text or json",
-	"tenant.header":                       "request header (gRPC metadata key) naming the tenant",
-	"tenant.default":                      "tenant of requests that name none",
-	"admin.addr":                          "address serving /metrics, /healthz, /readyz and /debug/pprof",
-	"ingest.otlp.grpc-addr":               "OTLP/gRPC listen address (empty disables it)",
-	"ingest.otlp.http-addr":               "OTLP/HTTP listen address (empty disables it)",
-	"ingest.max-request-bytes":            "largest request body accepted, compressed or not",
-	"ingest.batch.max-bytes":              "flush a tenant's batch once it holds this many bytes of spans",
-	"ingest.batch.max-delay":              "flush a batch this long after its first request at the latest (the added latency of an export)",
-	"ingest.batch.max-pending-bytes":      "memory bound for spans waiting to be stored; past it requests get a retryable 429 / RESOURCE_EXHAUSTED",
-	"ingest.batch.max-concurrent-flushes": "object writes in progress at once",
-	"ingest.batch.flush-timeout":          "time limit of one object write",
-	"query.http-addr":                     "query API listen address (Jaeger HTTP API and api_v3)",
-	"query.concurrency":                   "files one query reads in parallel",
-	"query.trace-slack":                   "how far outside a search's time window the spans of matched traces are looked for",
-	"query.services-lookback":             "how far back the services and operations lists look",
-	"query.max-limit":                     "most traces one search may return",
-	"query.trace-index-cache":             "memory for per-file trace ID indexes (about 1.4 bytes per span), so lookups by trace ID open only the files that may hold the trace",
-	"shutdown-timeout":                    "how long a stopping process may take to flush pending spans and finish requests",
+	"storage.url":                              "where spans are stored: a directory (./data, file:///var/lib/tracelake) or s3://bucket[/prefix]?endpoint=host:port&region=…&insecure=true (credentials from AWS_* or MINIO_* variables, ~/.aws, or the instance role)",
+	"log.level":                                "log level: debug, info, warn or error",
+	"log.format":                               "log format: text or json",
+	"tenant.header":                            "request header (gRPC metadata key) naming the tenant",
+	"tenant.default":                           "tenant of requests that name none",
+	"admin.addr":                               "address serving /metrics, /healthz, /readyz and /debug/pprof",
+	"ingest.otlp.grpc-addr":                    "OTLP/gRPC listen address (empty disables it)",
+	"ingest.otlp.http-addr":                    "OTLP/HTTP listen address (empty disables it)",
+	"ingest.max-request-bytes":                 "largest request body accepted, compressed or not",
+	"ingest.batch.max-bytes":                   "flush a tenant's batch once it holds this many bytes of spans",
+	"ingest.batch.max-delay":                   "flush a batch this long after its first request at the latest (the added latency of an export)",
+	"ingest.batch.max-pending-bytes":           "memory bound for spans waiting to be stored; past it requests get a retryable 429 / RESOURCE_EXHAUSTED",
+	"ingest.batch.max-concurrent-flushes":      "object writes in progress at once",
+	"ingest.batch.flush-timeout":               "time limit of one object write",
+	"ingest.limits.max-spans-per-request":      "requests with more spans are refused (413 / INVALID_ARGUMENT); 0 disables",
+	"ingest.limits.max-attributes":             "attributes kept per span, resource, scope, event and link; the rest are dropped and counted in dropped_attributes_count (OTel SDK default 128); 0 disables",
+	"ingest.limits.max-attribute-value-length": "string and bytes attribute values are cut to this length; 0 disables",
+	"ingest.limits.max-events-per-span":        "events kept per span, the rest counted in dropped_events_count; 0 disables",
+	"ingest.limits.max-links-per-span":         "links kept per span, the rest counted in dropped_links_count; 0 disables",
+	"query.http-addr":                          "query API listen address (Jaeger HTTP API and api_v3)",
+	"query.concurrency":                        "files one query reads in parallel",
+	"query.trace-slack":                        "how far outside a search's time window the spans of matched traces are looked for",
+	"query.services-lookback":                  "how far back the services and operations lists look",
+	"query.max-limit":                          "most traces one search may return",
+	"query.trace-index-cache":                  "memory for per-file trace ID indexes (about 1.4 bytes per span), so lookups by trace ID open only the files that may hold the trace",
+	"shutdown-timeout":                         "how long a stopping process may take to flush pending spans and finish requests",
 }
 
 // flagAliases are short flag names for common keys.
@@ -286,6 +308,17 @@ func (c Config) Validate() error {
 	}
 	if b.FlushTimeout <= 0 {
 		bad("ingest.batch.flush-timeout", "must be positive")
+	}
+	for key, v := range map[string]int64{
+		"ingest.limits.max-spans-per-request":      int64(c.Ingest.Limits.MaxSpansPerRequest),
+		"ingest.limits.max-attributes":             int64(c.Ingest.Limits.MaxAttributes),
+		"ingest.limits.max-attribute-value-length": int64(c.Ingest.Limits.MaxAttributeValueLength),
+		"ingest.limits.max-events-per-span":        int64(c.Ingest.Limits.MaxEventsPerSpan),
+		"ingest.limits.max-links-per-span":         int64(c.Ingest.Limits.MaxLinksPerSpan),
+	} {
+		if v < 0 {
+			bad(key, "must not be negative (0 disables the limit)")
+		}
 	}
 	if c.Query.Concurrency <= 0 {
 		bad("query.concurrency", "must be positive")

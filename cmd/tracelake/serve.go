@@ -142,7 +142,17 @@ func serve(ctx context.Context, r role, args []string, getenv func(string) strin
 		if err != nil {
 			return err
 		}
-		pipe := pipeline.New(batcher, nil, reg)
+		l := cfg.Ingest.Limits
+		pipe, err := pipeline.New(batcher, pipeline.Limits{
+			MaxSpansPerRequest:      l.MaxSpansPerRequest,
+			MaxAttributes:           l.MaxAttributes,
+			MaxAttributeValueLength: int(l.MaxAttributeValueLength),
+			MaxEventsPerSpan:        l.MaxEventsPerSpan,
+			MaxLinksPerSpan:         l.MaxLinksPerSpan,
+		}, nil, reg)
+		if err != nil {
+			return err
+		}
 		ocfg := otlp.Config{
 			MaxRequestBytes: int(cfg.Ingest.MaxRequestBytes),
 			TenantHeader:    cfg.Tenant.Header,

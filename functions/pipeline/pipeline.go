@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -48,18 +49,27 @@ type Result struct {
 	RejectMessage string
 }
 
-// Pipeline validates, samples and stores spans. It is safe for
+// ProtocolAttribute is the instrumentation scope attribute that records
+// which protocol spans arrived over, for every protocol but OTLP (whose
+// spans are stored exactly as sent): "zipkin_v2_json", "jaeger_grpc", …
+const ProtocolAttribute = "tracelake.ingest.protocol"
+
+// Pipeline validates, limits, samples and stores spans. It is safe for
 // concurrent use.
 type Pipeline struct {
+	limits  Limits
 	stages  []Stage
 	batcher *Batcher
 	metrics *pipelineMetrics
 }
 
-// New returns a pipeline that runs stages in order and stores through
-// batcher. Metrics are registered with reg.
-func New(batcher *Batcher, stages []Stage, reg prometheus.Registerer) *Pipeline {
-	return &Pipeline{stages: stages, batcher: batcher, metrics: newPipelineMetrics(reg)}
+// New returns a pipeline that enforces limits, runs stages in order and
+// stores through batcher. Metrics are registered with reg.
+func New(batcher *Batcher, limits Limits, stages []Stage, reg prometheus.Registerer) (*Pipeline, error) {
+	if err := limits.Validate(); err != nil {
+		return nil, err
+	}
+	return &Pipeline{limits: limits, stages: stages, batcher: batcher, metrics: newPipelineMetrics(reg)}, nil
 }
 
 // Consume takes the spans of one request received over protocol for
@@ -73,7 +83,27 @@ func (p *Pipeline) Consume(ctx context.Context, protocol, tenant string, td ptra
 	var res Result
 	received := td.SpanCount()
 	p.metrics.received.WithLabelValues(protocol, tenant).Add(float64(received))
+	if max := p.limits.MaxSpansPerRequest; max > 0 && received > max {
+		p.metrics.rejected.WithLabelValues(protocol, tenant, "too_large").Add(float64(received))
+		return Result{}, &LimitError{What: "spans in the request", Value: received, Limit: max}
+	}
 	res.Rejected, res.RejectMessage = removeInvalid(td)
+	st := p.limits.apply(td)
+	for what, n := range map[string]int{
+		"attributes_dropped": st.attributesDropped, "values_truncated": st.valuesTruncated,
+		"events_dropped": st.eventsDropped, "links_dropped": st.linksDropped,
+	} {
+		if n > 0 {
+			p.metrics.limited.WithLabelValues(protocol, tenant, what).Add(float64(n))
+		}
+	}
+	if !strings.HasPrefix(protocol, "otlp") {
+		for _, rs := range td.ResourceSpans().All() {
+			for _, ss := range rs.ScopeSpans().All() {
+				ss.Scope().Attributes().PutStr(ProtocolAttribute, protocol)
+			}
+		}
+	}
 	if res.Rejected > 0 {
 		p.metrics.rejected.WithLabelValues(protocol, tenant, "invalid").Add(float64(res.Rejected))
 	}
@@ -145,7 +175,7 @@ func removeInvalid(td ptrace.Traces) (int, string) {
 }
 
 type pipelineMetrics struct {
-	received, accepted, sampledOut, rejected *prometheus.CounterVec
+	received, accepted, sampledOut, rejected, limited *prometheus.CounterVec
 }
 
 func newPipelineMetrics(reg prometheus.Registerer) *pipelineMetrics {
@@ -164,9 +194,13 @@ func newPipelineMetrics(reg prometheus.Registerer) *pipelineMetrics {
 		}, []string{"protocol", "tenant"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tracelake_ingest_spans_rejected_total",
-			Help: "Spans not stored, by protocol, tenant and reason (invalid, overloaded, unavailable, stage_error).",
+			Help: "Spans not stored, by protocol, tenant and reason (invalid, too_large, overloaded, unavailable, stage_error).",
 		}, []string{"protocol", "tenant", "reason"}),
+		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tracelake_ingest_limited_total",
+			Help: "What span limits removed, by protocol, tenant and what (attributes_dropped, values_truncated, events_dropped, links_dropped).",
+		}, []string{"protocol", "tenant", "what"}),
 	}
-	reg.MustRegister(m.received, m.accepted, m.sampledOut, m.rejected)
+	reg.MustRegister(m.received, m.accepted, m.sampledOut, m.rejected, m.limited)
 	return m
 }

@@ -26,7 +26,11 @@ func newPipeline(t *testing.T, rec *recorder, stages ...Stage) (*Pipeline, *prom
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { bt.Close(context.Background()) })
-	return New(bt, stages, reg), reg
+	p, err := New(bt, DefaultLimits(), stages, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, reg
 }
 
 func TestConsumeRejectsInvalidSpansAndStoresTheRest(t *testing.T) {
