@@ -444,7 +444,9 @@ type valuesKey struct{ file, service, attr string }
 func (e *Engine) AttributeValues(ctx context.Context, tenant, service, key string) ([]string, error) {
 	lists, err := perRecentFile(ctx, e, tenant, e.values,
 		func(ref tracestore.FileRef) valuesKey { return valuesKey{ref.Key, service, key} },
-		func(ctx context.Context, f spanfile.File) ([]string, error) { return f.AttributeValues(ctx, service, key) })
+		func(ctx context.Context, f spanfile.File) ([]string, error) {
+			return f.AttributeValues(ctx, service, key)
+		})
 	if err != nil {
 		return nil, err
 	}
