@@ -5,6 +5,7 @@ GO    ?= go
 TOOLS               := $(CURDIR)/.tools/bin
 MINIO_VERSION       := v0.0.0-20260212201848-7aac2a2c5b7c
 STATICCHECK_VERSION := v0.8.2
+OTELCOL_VERSION     := v0.158.0
 VERSION             ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS             := -s -w -X main.version=$(VERSION)
 FUZZTIME            ?= 20s
@@ -22,8 +23,9 @@ build: ## build bin/tracelake (static, no cgo)
 run: build ## start the all-in-one, storing under ./data (OTLP :4317/:4318, Jaeger API :16686, admin :14269)
 	./bin/tracelake all-in-one --storage ./data
 
-test: tools ## run every test; installs a pinned MinIO for the S3 paths first
+test: tools ## run every test; builds a pinned MinIO and OpenTelemetry Collector first
 	TRACELAKE_REQUIRE_MINIO=1 TRACELAKE_MINIO_BIN=$(TOOLS)/minio \
+	TRACELAKE_REQUIRE_OTELCOL=1 TRACELAKE_OTELCOL_BIN=$(TOOLS)/otelcol-tracelake-test \
 		$(GO) test -race -count=1 -timeout 25m ./...
 
 bench: build ## Go benchmarks, then `tracelake load` against a fresh all-in-one (BENCH_DURATION=30s)
@@ -49,12 +51,20 @@ fuzz: ## run every fuzz test for FUZZTIME (20s) each
 
 check: lint test ## lint, then test: what CI runs
 
-tools: $(TOOLS)/.minio-$(MINIO_VERSION) ## install the pinned MinIO server into .tools/bin (skipped when present)
+tools: $(TOOLS)/.minio-$(MINIO_VERSION) $(TOOLS)/.otelcol-$(OTELCOL_VERSION) ## build the pinned MinIO server and test Collector into .tools/bin (skipped when present)
 
 $(TOOLS)/.minio-$(MINIO_VERSION):
 	@mkdir -p $(TOOLS)
 	@echo "installing MinIO $(MINIO_VERSION) into $(TOOLS) (a few minutes, once)"
 	GOBIN=$(TOOLS) $(GO) install github.com/minio/minio@$(MINIO_VERSION)
+	@touch $@
+
+$(TOOLS)/.otelcol-$(OTELCOL_VERSION): cmd/tracelake/testdata/otelcol-builder.yaml
+	@mkdir -p $(TOOLS)
+	@echo "building the OpenTelemetry Collector $(OTELCOL_VERSION) for the end-to-end tests (about a minute, once)"
+	GOBIN=$(TOOLS) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(OTELCOL_VERSION)
+	$(TOOLS)/builder --config cmd/tracelake/testdata/otelcol-builder.yaml
+	cp .tools/otelcol-build/otelcol-tracelake-test $(TOOLS)/
 	@touch $@
 
 $(TOOLS)/.staticcheck-$(STATICCHECK_VERSION):
