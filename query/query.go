@@ -86,6 +86,8 @@ type Querier interface {
 	// AttributeValues returns the distinct string forms of the values of
 	// span attribute key, on spans of service (any service when empty),
 	// over the same recent window as Services, sorted. It serves Zipkin's
-	// remoteServices (key peer.service) and autocompleteValues.
+	// remoteServices (keys service.peer.name and peer.service, where the
+	// Zipkin translator puts the remote endpoint's service) and
+	// autocompleteValues.
 	AttributeValues(ctx context.Context, tenant, service, key string) ([]string, error)
 }
