@@ -19,8 +19,8 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := pflag.NewFlagSet("tracelake load", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg loadgen.Config
-	fs.StringVar(&cfg.Protocol, "protocol", "grpc", "OTLP transport: grpc or http")
-	fs.StringVar(&cfg.Endpoint, "endpoint", "", "OTLP endpoint (default 127.0.0.1:4317 for grpc, http://127.0.0.1:4318 for http)")
+	fs.StringVar(&cfg.Protocol, "protocol", "grpc", "how to send spans: grpc or http (OTLP), zipkin (Zipkin v2 JSON) or jaeger-thrift (Jaeger Thrift over HTTP)")
+	fs.StringVar(&cfg.Endpoint, "endpoint", "", "where to send (default: 127.0.0.1:4317 for grpc, http://127.0.0.1:4318 for http, http://127.0.0.1:9411 for zipkin, http://127.0.0.1:14268 for jaeger-thrift)")
 	fs.StringVar(&cfg.QueryURL, "query-url", "http://127.0.0.1:16686", "query API to time trace-by-ID lookups on (empty skips them)")
 	fs.StringVar(&cfg.MetricsURL, "metrics-url", "http://127.0.0.1:14269/metrics", "server's /metrics, for its CPU, memory and stored bytes (empty skips them)")
 	fs.StringVar(&cfg.Tenant, "tenant", "", "tenant to send as X-Scope-OrgID (empty sends none)")
@@ -34,12 +34,6 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
-	}
-	if cfg.Endpoint == "" {
-		cfg.Endpoint = "127.0.0.1:4317"
-		if cfg.Protocol == "http" {
-			cfg.Endpoint = "http://127.0.0.1:4318"
-		}
 	}
 	if err := cfg.Validate(); err != nil {
 		return err

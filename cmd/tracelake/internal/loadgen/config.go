@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -8,13 +9,18 @@ import (
 	"time"
 )
 
-// Config says what load to send where. Zero values of Workers,
+// Config says what load to send where. Zero values of Endpoint, Workers,
 // SpansPerRequest and Lookups take their defaults.
 type Config struct {
-	// Protocol is "grpc" or "http".
+	// Protocol is how spans are sent: "grpc" or "http" (OTLP), "zipkin"
+	// (Zipkin v2 JSON) or "jaeger-thrift" (Jaeger Thrift over HTTP); see
+	// the Protocol constants.
 	Protocol string
 	// Endpoint is host:port for grpc ("127.0.0.1:4317") and a base URL for
-	// http ("http://127.0.0.1:4318"; /v1/traces is added).
+	// the others: http's ("http://127.0.0.1:4318") gets /v1/traces added,
+	// zipkin's ("http://127.0.0.1:9411") /api/v2/spans and
+	// jaeger-thrift's ("http://127.0.0.1:14268") /api/traces. Empty takes
+	// DefaultEndpoint(Protocol).
 	Endpoint string
 	// QueryURL is the Jaeger query API's base URL
 	// ("http://127.0.0.1:16686"); empty skips the trace-by-ID phase.
@@ -51,6 +57,36 @@ type Config struct {
 	Seed uint64
 }
 
+// The values of Config.Protocol.
+const (
+	// ProtocolGRPC is OTLP over gRPC.
+	ProtocolGRPC = "grpc"
+	// ProtocolHTTP is OTLP over HTTP, protobuf-encoded.
+	ProtocolHTTP = "http"
+	// ProtocolZipkin is Zipkin's v2 JSON over HTTP.
+	ProtocolZipkin = "zipkin"
+	// ProtocolJaegerThrift is Jaeger's Thrift over HTTP, binary-encoded,
+	// as jaeger-client's HTTP sender posted it.
+	ProtocolJaegerThrift = "jaeger-thrift"
+)
+
+// DefaultEndpoint is where protocol is sent when Config.Endpoint is
+// empty: the port a local tracelake receives it on, as the collectors of
+// OpenTelemetry, Zipkin and Jaeger do. It is "" for an unknown protocol.
+func DefaultEndpoint(protocol string) string {
+	switch protocol {
+	case ProtocolGRPC:
+		return "127.0.0.1:4317"
+	case ProtocolHTTP:
+		return "http://127.0.0.1:4318"
+	case ProtocolZipkin:
+		return "http://127.0.0.1:9411"
+	case ProtocolJaegerThrift:
+		return "http://127.0.0.1:14268"
+	}
+	return ""
+}
+
 // Defaults for the zero values of Config.
 const (
 	DefaultWorkers         = 256
@@ -60,17 +96,19 @@ const (
 
 // Validate reports the first thing wrong with c.
 func (c Config) Validate() error {
+	endpoint := cmp.Or(c.Endpoint, DefaultEndpoint(c.Protocol))
 	switch c.Protocol {
-	case "grpc":
-		if _, _, err := net.SplitHostPort(c.Endpoint); err != nil {
-			return fmt.Errorf("grpc endpoint %q: want host:port: %w", c.Endpoint, err)
+	case ProtocolGRPC:
+		if _, _, err := net.SplitHostPort(endpoint); err != nil {
+			return fmt.Errorf("grpc endpoint %q: want host:port: %w", endpoint, err)
 		}
-	case "http":
-		if err := checkURL(c.Endpoint); err != nil {
-			return fmt.Errorf("http endpoint: %w", err)
+	case ProtocolHTTP, ProtocolZipkin, ProtocolJaegerThrift:
+		if err := checkURL(endpoint); err != nil {
+			return fmt.Errorf("%s endpoint: %w", c.Protocol, err)
 		}
 	default:
-		return fmt.Errorf("protocol %q: want grpc or http", c.Protocol)
+		return fmt.Errorf("protocol %q: want %s, %s, %s or %s", c.Protocol,
+			ProtocolGRPC, ProtocolHTTP, ProtocolZipkin, ProtocolJaegerThrift)
 	}
 	if c.QueryURL != "" {
 		if err := checkURL(c.QueryURL); err != nil {
@@ -110,6 +148,9 @@ func checkURL(s string) error {
 
 // withDefaults returns c with its zero values replaced by the defaults.
 func (c Config) withDefaults() Config {
+	if c.Endpoint == "" {
+		c.Endpoint = DefaultEndpoint(c.Protocol)
+	}
 	if c.Workers == 0 {
 		c.Workers = DefaultWorkers
 	}

@@ -23,7 +23,10 @@ const (
 // they are unknown: no metrics URL, a failed scrape, or a metric the
 // server does not expose.
 type Report struct {
+	// Protocol is Config.Protocol, and Encoding what it sends: "OTLP
+	// protobuf", "Zipkin v2 JSON" or "Jaeger Thrift binary".
 	Protocol        string `json:"protocol"`
+	Encoding        string `json:"encoding"`
 	Endpoint        string `json:"endpoint"`
 	Workers         int    `json:"workers"`
 	SpansPerRequest int    `json:"spans_per_request"`
@@ -47,7 +50,8 @@ type Report struct {
 	SpansAcked           int64   `json:"spans_acked"`
 	SpansRejected        int64   `json:"spans_rejected"`
 	ClientSpansPerSecond float64 `json:"client_spans_per_second"`
-	// RequestBytesPerSpan is the uncompressed OTLP protobuf per span sent.
+	// RequestBytesPerSpan is the uncompressed request (in Encoding) per
+	// span sent.
 	RequestBytesPerSpan float64 `json:"request_bytes_per_span"`
 	// ExportLatency is over acknowledged requests, send to answer.
 	ExportLatency Latency `json:"export_latency"`
@@ -143,8 +147,8 @@ func (r Report) WriteText(w io.Writer) error {
 	if r.Gzip {
 		gz = "gzip"
 	}
-	tw.printf("tracelake load: %s %s, %d workers, %d spans/request, %s, %s\n",
-		r.Protocol, r.Endpoint, r.Workers, r.SpansPerRequest, rate, gz)
+	tw.printf("tracelake load: %s (%s) to %s, %d workers, %d spans/request, %s, %s\n",
+		r.Protocol, r.Encoding, r.Endpoint, r.Workers, r.SpansPerRequest, rate, gz)
 	m := r.Machine
 	tw.printf("machine: %s/%s, %d CPUs, GOMAXPROCS %d, %s", m.GOOS, m.GOARCH, m.NumCPU, m.GOMAXPROCS, m.GoVersion)
 	if m.CPUModel != "" {
@@ -167,7 +171,7 @@ func (r Report) WriteText(w io.Writer) error {
 	}
 	tw.row("spans acked", "%s (%s rejected)", group(r.SpansAcked), group(r.SpansRejected))
 	tw.row("client rate", "%s spans/s", group(int64(r.ClientSpansPerSecond+0.5)))
-	tw.row("request size", "%.1f bytes/span (OTLP protobuf, uncompressed)", r.RequestBytesPerSpan)
+	tw.row("request size", "%.1f bytes/span (%s, uncompressed)", r.RequestBytesPerSpan, r.Encoding)
 	tw.row("latency", "%s", latencyText(r.ExportLatency))
 	if r.ClientCPUSeconds != nil && r.DurationSeconds > 0 {
 		tw.row("client cpu", "%.2f s, %.2f cores on average", *r.ClientCPUSeconds, *r.ClientCPUSeconds/r.DurationSeconds)

@@ -69,9 +69,10 @@ func run(ctx context.Context, cfg Config, progress io.Writer, tm timing) (Report
 		progress = io.Discard
 	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, splitmix(cfg.Seed)))
+	w := wireFor(cfg.Protocol)
 	tpls := make([]*template, templates)
 	for i := range tpls {
-		t, err := newTemplate(rng, cfg.SpansPerRequest/spansPerTrace, time.Now())
+		t, err := newTemplate(w, rng, cfg.SpansPerRequest/spansPerTrace, time.Now())
 		if err != nil {
 			return Report{}, err
 		}
@@ -96,6 +97,7 @@ func run(ctx context.Context, cfg Config, progress io.Writer, tm timing) (Report
 		TargetRate:          cfg.Rate,
 		Gzip:                cfg.Gzip,
 		Seed:                cfg.Seed,
+		Encoding:            w.name(),
 		RequestBytesPerSpan: float64(len(tpls[0].data)) / float64(tpls[0].spans()),
 		Machine:             thisMachine(),
 	}
@@ -233,11 +235,13 @@ type load struct {
 // worker is one sender's own state: nothing in it is shared while sending.
 type worker struct {
 	conn
-	rng     *rand.Rand
-	buf     []byte
-	lat     histogram
-	ids     reservoir
-	backoff time.Duration
+	rng *rand.Rand
+	buf []byte
+	// traceIDs are those of the request in buf.
+	traceIDs [][16]byte
+	lat      histogram
+	ids      reservoir
+	backoff  time.Duration
 }
 
 func (l *load) work(ctx context.Context, w *worker, stop <-chan struct{}) {
@@ -253,7 +257,16 @@ func (l *load) work(ctx context.Context, w *worker, stop <-chan struct{}) {
 			return
 		}
 		t := l.tpls[i%len(l.tpls)]
-		w.buf = t.patch(w.buf, w.rng, time.Now().UnixNano())
+		var err error
+		w.buf, w.traceIDs, err = t.patch(w.buf, w.traceIDs[:0], w.rng, time.Now().UnixNano())
+		if err != nil { // only when re-encoding, which the template's check makes near impossible
+			out := outcome{code: "encode", err: err}
+			l.fail(out)
+			if !sleep(stop, w.nextBackoff(out, l.tm)) {
+				return
+			}
+			continue
+		}
 		rctx, cancel := context.WithTimeout(reqCtx, requestTimeout)
 		start := time.Now()
 		out := l.snd.send(rctx, &w.conn, w.buf)
@@ -266,8 +279,8 @@ func (l *load) work(ctx context.Context, w *worker, stop <-chan struct{}) {
 			w.lat.record(elapsed)
 			w.backoff = 0
 			if out.rejected == 0 { // else which traces were kept is unknown
-				for j := range t.traces {
-					w.ids.add(t.traceID(w.buf, j), w.rng)
+				for _, id := range w.traceIDs {
+					w.ids.add(id, w.rng)
 				}
 			}
 		} else {

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -18,6 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/thrift/lib/go/thrift"
+	"github.com/jaegertracing/jaeger-idl/thrift-gen/jaeger"
+	zipkinmodel "github.com/openzipkin/zipkin-go/model"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
@@ -26,12 +30,13 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// fake is a stand-in tracelake: an OTLP receiver (HTTP and gRPC) that
-// remembers every trace, a /metrics whose counters follow what it stored,
+// fake is a stand-in tracelake: receivers of OTLP (HTTP and gRPC), Zipkin
+// v2 JSON and Jaeger Thrift over HTTP that remember every trace, a /metrics whose counters follow what it stored,
 // and a Jaeger /api/traces/{id} answering from the same store.
 type fake struct {
 	// failEvery answers every n-th export with 503 / UNAVAILABLE;
-	// rejectEvery rejects all spans of every n-th in a partial success.
+	// rejectEvery rejects all spans of every n-th in a partial success
+	// (OTLP only).
 	failEvery, rejectEvery int
 	// dropSpan answers lookups of every other trace with one span short.
 	dropSpan bool
@@ -57,9 +62,9 @@ const (
 	fakeSpansPerCPU  = 1e6
 )
 
-// export stores td unless the fake is set to refuse this request, and
-// says how: 0 stored, 1 refused, 2 rejected.
-func (f *fake) export(td ptrace.Traces, tenant string) (refused bool, rejected int64) {
+// export stores spans, given as the trace ID of each, unless the fake is
+// set to refuse or reject this request, and says which.
+func (f *fake) export(spans [][16]byte, tenant string) (refused bool, rejected int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.exports++
@@ -70,45 +75,74 @@ func (f *fake) export(td ptrace.Traces, tenant string) (refused bool, rejected i
 	}
 	f.ok++
 	if f.rejectEvery > 0 && f.exports%f.rejectEvery == 0 {
-		f.rejected += int64(td.SpanCount())
-		return false, int64(td.SpanCount())
+		f.rejected += int64(len(spans))
+		return false, int64(len(spans))
 	}
+	for _, id := range spans {
+		f.traces[id]++
+		f.spans++
+	}
+	return false, 0
+}
+
+func otlpTraceIDs(td ptrace.Traces) [][16]byte {
+	var ids [][16]byte
 	rss := td.ResourceSpans()
 	for i := range rss.Len() {
 		sss := rss.At(i).ScopeSpans()
 		for j := range sss.Len() {
 			spans := sss.At(j).Spans()
 			for k := range spans.Len() {
-				f.traces[[16]byte(spans.At(k).TraceID())]++
-				f.spans++
+				ids = append(ids, [16]byte(spans.At(k).TraceID()))
 			}
 		}
 	}
-	return false, 0
+	return ids
 }
 
-func (f *fake) serveOTLP(w http.ResponseWriter, r *http.Request) {
+// readBody reads r's body, gunzipping it as its Content-Encoding says,
+// and checks its Content-Type.
+func readBody(w http.ResponseWriter, r *http.Request, contentType string) ([]byte, bool) {
 	var body io.Reader = r.Body
 	if r.Header.Get("Content-Encoding") == "gzip" {
 		zr, err := gzip.NewReader(r.Body)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
+			return nil, false
 		}
 		body = zr
 	}
 	data, err := io.ReadAll(body)
-	req := ptraceotlp.NewExportRequest()
-	if err == nil {
-		err = req.UnmarshalProto(data)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return nil, false
 	}
-	if err != nil || r.Header.Get("Content-Type") != "application/x-protobuf" {
+	if got := r.Header.Get("Content-Type"); got != contentType {
+		http.Error(w, "Content-Type "+got, http.StatusUnsupportedMediaType)
+		return nil, false
+	}
+	return data, true
+}
+
+// refuse answers as a busy server does.
+func refuse(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "1")
+	http.Error(w, "busy", http.StatusServiceUnavailable)
+}
+
+func (f *fake) serveOTLP(w http.ResponseWriter, r *http.Request) {
+	data, ok := readBody(w, r, "application/x-protobuf")
+	if !ok {
+		return
+	}
+	req := ptraceotlp.NewExportRequest()
+	if err := req.UnmarshalProto(data); err != nil {
 		http.Error(w, fmt.Sprint("bad request: ", err), http.StatusBadRequest)
 		return
 	}
-	refused, rejected := f.export(req.Traces(), r.Header.Get("X-Scope-OrgID"))
+	refused, rejected := f.export(otlpTraceIDs(req.Traces()), r.Header.Get("X-Scope-OrgID"))
 	if refused {
-		http.Error(w, "busy", http.StatusServiceUnavailable)
+		refuse(w)
 		return
 	}
 	resp := ptraceotlp.NewExportResponse()
@@ -129,7 +163,7 @@ type fakeGRPC struct {
 func (g *fakeGRPC) Export(ctx context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	tenant := strings.Join(md.Get("x-scope-orgid"), ",")
-	refused, rejected := g.f.export(req.Traces(), tenant)
+	refused, rejected := g.f.export(otlpTraceIDs(req.Traces()), tenant)
 	resp := ptraceotlp.NewExportResponse()
 	if refused {
 		return resp, status.Error(codes.Unavailable, "busy")
@@ -138,6 +172,53 @@ func (g *fakeGRPC) Export(ctx context.Context, req ptraceotlp.ExportRequest) (pt
 		resp.PartialSuccess().SetRejectedSpans(rejected)
 	}
 	return resp, nil
+}
+
+// serveZipkin is Zipkin's v2 JSON receiver, decoding with zipkin-go.
+func (f *fake) serveZipkin(w http.ResponseWriter, r *http.Request) {
+	data, ok := readBody(w, r, "application/json")
+	if !ok {
+		return
+	}
+	var spans []zipkinmodel.SpanModel
+	if err := json.Unmarshal(data, &spans); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	ids := make([][16]byte, len(spans))
+	for i, s := range spans {
+		binary.BigEndian.PutUint64(ids[i][:8], s.TraceID.High)
+		binary.BigEndian.PutUint64(ids[i][8:], s.TraceID.Low)
+	}
+	if refused, _ := f.export(ids, r.Header.Get("X-Scope-OrgID")); refused {
+		refuse(w)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// serveJaeger is Jaeger's Thrift-over-HTTP receiver.
+func (f *fake) serveJaeger(w http.ResponseWriter, r *http.Request) {
+	data, ok := readBody(w, r, "application/x-thrift")
+	if !ok {
+		return
+	}
+	batch := jaeger.NewBatch()
+	in := &thrift.TMemoryBuffer{Buffer: bytes.NewBuffer(data)}
+	if err := batch.Read(r.Context(), thrift.NewTBinaryProtocolConf(in, &thrift.TConfiguration{})); err != nil || in.Len() > 0 {
+		http.Error(w, fmt.Sprintf("bad batch (%d bytes left): %v", in.Len(), err), http.StatusBadRequest)
+		return
+	}
+	ids := make([][16]byte, len(batch.Spans))
+	for i, s := range batch.Spans {
+		binary.BigEndian.PutUint64(ids[i][:8], uint64(s.TraceIdHigh))
+		binary.BigEndian.PutUint64(ids[i][8:], uint64(s.TraceIdLow))
+	}
+	if refused, _ := f.export(ids, r.Header.Get("X-Scope-OrgID")); refused {
+		refuse(w)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
 }
 
 func (f *fake) serveMetrics(w http.ResponseWriter, r *http.Request) {
@@ -204,6 +285,8 @@ func startFake(t *testing.T, f *fake) fakeAddrs {
 	f.tenants = map[string]int{}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/traces", f.serveOTLP)
+	mux.HandleFunc("POST /api/v2/spans", f.serveZipkin)
+	mux.HandleFunc("POST /api/traces", f.serveJaeger)
 	mux.HandleFunc("GET /metrics", f.serveMetrics)
 	mux.HandleFunc("GET /api/traces/{id}", f.serveTrace)
 	hs := httptest.NewServer(mux)
@@ -278,6 +361,8 @@ func TestRun(t *testing.T) {
 		{name: "http gzip tenant", protocol: "http", gzip: true, tenant: "acme", spans: 20},
 		{name: "grpc", protocol: "grpc"},
 		{name: "grpc gzip tenant", protocol: "grpc", gzip: true, tenant: "acme", spans: 20},
+		{name: "zipkin", protocol: "zipkin"},
+		{name: "jaeger-thrift gzip tenant", protocol: "jaeger-thrift", gzip: true, tenant: "acme", spans: 20},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -347,7 +432,10 @@ func TestRun(t *testing.T) {
 			if l == nil || l.Lookups != cfg.Lookups || l.OK != cfg.Lookups || l.Wrong != 0 || l.Latency.Count != uint64(cfg.Lookups) {
 				t.Errorf("lookups %+v", l)
 			}
-			for _, want := range []string{"spans acked", "bytes/span", "per core", "peak RSS", "trace by ID"} {
+			if rep.Protocol != tt.protocol || rep.Encoding != wireFor(tt.protocol).name() {
+				t.Errorf("report names %s (%s)", rep.Protocol, rep.Encoding)
+			}
+			for _, want := range []string{"spans acked", "bytes/span", "per core", "peak RSS", "trace by ID", tt.protocol, rep.Encoding} {
 				if !strings.Contains(text, want) {
 					t.Errorf("report text lacks %q", want)
 				}
@@ -363,14 +451,20 @@ func near(got, want float64) bool {
 // Failed and partly rejected requests are counted by answer, and only
 // what the server kept counts as acknowledged.
 func TestRunCountsFailures(t *testing.T) {
-	for _, protocol := range []string{"http", "grpc"} {
+	for _, protocol := range []string{"http", "grpc", "zipkin", "jaeger-thrift"} {
 		t.Run(protocol, func(t *testing.T) {
-			f := &fake{failEvery: 3, rejectEvery: 5}
+			f := &fake{failEvery: 3}
+			if protocol == "http" || protocol == "grpc" { // Zipkin and Jaeger have no partial success
+				f.rejectEvery = 5
+			}
 			cfg := testConfig(protocol, startFake(t, f))
 			rep, _ := runFake(t, cfg)
 			f.mu.Lock()
 			defer f.mu.Unlock()
-			code := map[string]string{"http": "http 503", "grpc": "grpc Unavailable"}[protocol]
+			code := "http 503"
+			if protocol == "grpc" {
+				code = "grpc Unavailable"
+			}
 			if f.failed == 0 || rep.RequestsFailed != int64(f.failed) || rep.Failures[code] != int64(f.failed) || len(rep.Failures) != 1 {
 				t.Errorf("failures %v (%d), the server refused %d", rep.Failures, rep.RequestsFailed, f.failed)
 			}
@@ -380,7 +474,7 @@ func TestRunCountsFailures(t *testing.T) {
 			if rep.RequestsOK != int64(f.ok) {
 				t.Errorf("%d requests ok, the server took %d", rep.RequestsOK, f.ok)
 			}
-			if f.rejected == 0 || rep.SpansRejected != f.rejected || rep.SpansAcked != f.spans {
+			if (f.rejectEvery > 0) != (f.rejected > 0) || rep.SpansRejected != f.rejected || rep.SpansAcked != f.spans {
 				t.Errorf("acked %d rejected %d; server stored %d rejected %d", rep.SpansAcked, rep.SpansRejected, f.spans, f.rejected)
 			}
 			if rep.Lookup == nil || rep.Lookup.Wrong != 0 {
@@ -388,6 +482,59 @@ func TestRunCountsFailures(t *testing.T) {
 			}
 			if len(rep.Errors) > 0 {
 				t.Errorf("errors %q", rep.Errors)
+			}
+		})
+	}
+}
+
+// Zipkin and Jaeger acknowledge with 202 alone; every other answer fails
+// the request, by its status, overload ones with the wait asked for.
+func TestHTTPSenderAnswers(t *testing.T) {
+	tests := []struct {
+		protocol   string
+		status     int
+		retryAfter string
+		want       outcome
+	}{
+		{protocol: "zipkin", status: 202, want: outcome{ok: true}},
+		{protocol: "jaeger-thrift", status: 202, want: outcome{ok: true}},
+		{protocol: "http", status: 200, want: outcome{ok: true}},
+		{protocol: "zipkin", status: 200, want: outcome{code: "http 200"}},
+		{protocol: "jaeger-thrift", status: 204, want: outcome{code: "http 204"}},
+		{protocol: "zipkin", status: 429, retryAfter: "3", want: outcome{code: "http 429", retryable: true, retryAfter: 3 * time.Second}},
+		{protocol: "jaeger-thrift", status: 503, retryAfter: "7", want: outcome{code: "http 503", retryable: true, retryAfter: 7 * time.Second}},
+		{protocol: "jaeger-thrift", status: 503, want: outcome{code: "http 503", retryable: true}},
+		{protocol: "zipkin", status: 400, want: outcome{code: "http 400"}},
+		{protocol: "jaeger-thrift", status: 413, retryAfter: "3", want: outcome{code: "http 413"}},
+	}
+	paths := map[string]string{"http": "/v1/traces", "zipkin": "/api/v2/spans", "jaeger-thrift": "/api/traces"}
+	types := map[string]string{"http": "application/x-protobuf", "zipkin": "application/json", "jaeger-thrift": "application/x-thrift"}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s %d", tt.protocol, tt.status), func(t *testing.T) {
+			var gotPath, gotType, gotTenant string
+			hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				gotPath, gotType, gotTenant = r.URL.Path, r.Header.Get("Content-Type"), r.Header.Get("X-Scope-OrgID")
+				if tt.retryAfter != "" {
+					w.Header().Set("Retry-After", tt.retryAfter)
+				}
+				w.WriteHeader(tt.status)
+			}))
+			defer hs.Close()
+			snd, err := newSender(Config{Protocol: tt.protocol, Endpoint: hs.URL, Workers: 1, Tenant: "acme"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer snd.close()
+			out := snd.send(context.Background(), &conn{}, []byte("request"))
+			if gotPath != paths[tt.protocol] || gotType != types[tt.protocol] || gotTenant != "acme" {
+				t.Errorf("server got %s %s tenant %q", gotPath, gotType, gotTenant)
+			}
+			if out.ok != tt.want.ok || out.code != tt.want.code || out.retryable != tt.want.retryable || out.retryAfter != tt.want.retryAfter {
+				t.Errorf("outcome %+v, want %+v", out, tt.want)
+			}
+			if !out.ok && out.err == nil {
+				t.Error("failure without an error")
 			}
 		})
 	}

@@ -64,20 +64,29 @@ type conn struct {
 }
 
 func newSender(cfg Config) (sender, error) {
-	if cfg.Protocol == "grpc" {
+	switch cfg.Protocol {
+	case ProtocolGRPC:
 		return newGRPCSender(cfg)
+	case ProtocolZipkin:
+		return newHTTPSender(cfg, "/api/v2/spans", "application/json", http.StatusAccepted), nil
+	case ProtocolJaegerThrift:
+		return newHTTPSender(cfg, "/api/traces", "application/x-thrift", http.StatusAccepted), nil
 	}
-	return newHTTPSender(cfg), nil
+	return newHTTPSender(cfg, "/v1/traces", "application/x-protobuf", 0), nil
 }
 
 type httpSender struct {
-	client *http.Client
-	url    string
-	tenant string
-	gzip   bool
+	client      *http.Client
+	url         string
+	contentType string
+	// accepted is the one status that acknowledges a request (Zipkin's
+	// and Jaeger's 202); 0 takes any 2xx, with an OTLP export response.
+	accepted int
+	tenant   string
+	gzip     bool
 }
 
-func newHTTPSender(cfg Config) *httpSender {
+func newHTTPSender(cfg Config, path, contentType string, accepted int) *httpSender {
 	tr := &http.Transport{
 		Proxy:               nil, // never through a proxy: it would be measured too
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -87,21 +96,22 @@ func newHTTPSender(cfg Config) *httpSender {
 		DisableCompression:  true,
 	}
 	return &httpSender{
-		client: &http.Client{Transport: tr},
-		url:    tracesURL(cfg.Endpoint),
-		tenant: cfg.Tenant,
-		gzip:   cfg.Gzip,
+		client:      &http.Client{Transport: tr},
+		url:         endpointURL(cfg.Endpoint, path),
+		contentType: contentType,
+		accepted:    accepted,
+		tenant:      cfg.Tenant,
+		gzip:        cfg.Gzip,
 	}
 }
 
-// tracesURL is the OTLP/HTTP traces path under base, unless base names
-// it already.
-func tracesURL(base string) string {
+// endpointURL is path under base, unless base names it already.
+func endpointURL(base, path string) string {
 	base = strings.TrimSuffix(base, "/")
-	if strings.HasSuffix(base, "/v1/traces") {
+	if strings.HasSuffix(base, path) {
 		return base
 	}
-	return base + "/v1/traces"
+	return base + path
 }
 
 // reqBody is a request body that says when the transport closed it: a
@@ -143,7 +153,7 @@ func (s *httpSender) send(ctx context.Context, c *conn, req []byte) outcome {
 		return outcome{code: "transport", err: err, keep: true}
 	}
 	hreq.ContentLength = int64(len(body))
-	hreq.Header.Set("Content-Type", "application/x-protobuf")
+	hreq.Header.Set("Content-Type", s.contentType)
 	if s.gzip {
 		hreq.Header.Set("Content-Encoding", "gzip")
 	}
@@ -185,10 +195,13 @@ func (s *httpSender) do(hreq *http.Request, c *conn) outcome {
 	buf := bytes.NewBuffer(c.resp[:0])
 	_, err = buf.ReadFrom(io.LimitReader(resp.Body, 1<<20))
 	c.resp = buf.Bytes()
-	if resp.StatusCode/100 != 2 {
+	if resp.StatusCode/100 != 2 || (s.accepted != 0 && resp.StatusCode != s.accepted) {
 		out := outcome{
 			code: "http " + strconv.Itoa(resp.StatusCode),
 			err:  fmt.Errorf("%s: %s", resp.Status, firstLine(c.resp)),
+		}
+		if resp.StatusCode/100 == 2 {
+			out.err = fmt.Errorf("%s, want %d %s", resp.Status, s.accepted, http.StatusText(s.accepted))
 		}
 		switch resp.StatusCode {
 		case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
@@ -201,6 +214,9 @@ func (s *httpSender) do(hreq *http.Request, c *conn) outcome {
 	}
 	if err != nil {
 		return outcome{code: "transport", err: fmt.Errorf("read response: %w", err)}
+	}
+	if s.accepted != 0 { // Zipkin and Jaeger: no partial success
+		return outcome{ok: true}
 	}
 	rejected, err := partialSuccess(c.resp, resp.Header.Get("Content-Type"))
 	if err != nil {
