@@ -32,6 +32,7 @@ type Config struct {
 	Admin           AdminConfig   `koanf:"admin"`
 	Ingest          IngestConfig  `koanf:"ingest"`
 	Query           QueryConfig   `koanf:"query"`
+	Zipkin          ZipkinConfig  `koanf:"zipkin"`
 	ShutdownTimeout time.Duration `koanf:"shutdown-timeout"`
 }
 
@@ -54,10 +55,12 @@ type AdminConfig struct {
 }
 
 type IngestConfig struct {
-	OTLP            OTLPConfig   `koanf:"otlp"`
-	MaxRequestBytes ByteSize     `koanf:"max-request-bytes"`
-	Batch           BatchConfig  `koanf:"batch"`
-	Limits          LimitsConfig `koanf:"limits"`
+	OTLP            OTLPConfig     `koanf:"otlp"`
+	Jaeger          JaegerConfig   `koanf:"jaeger"`
+	Sampling        SamplingConfig `koanf:"sampling"`
+	MaxRequestBytes ByteSize       `koanf:"max-request-bytes"`
+	Batch           BatchConfig    `koanf:"batch"`
+	Limits          LimitsConfig   `koanf:"limits"`
 }
 
 type LimitsConfig struct {
@@ -71,6 +74,26 @@ type LimitsConfig struct {
 type OTLPConfig struct {
 	GRPCAddr string `koanf:"grpc-addr"`
 	HTTPAddr string `koanf:"http-addr"`
+}
+
+type JaegerConfig struct {
+	GRPCAddr         string `koanf:"grpc-addr"`
+	ThriftHTTPAddr   string `koanf:"thrift-http-addr"`
+	AgentCompactAddr string `koanf:"agent-compact-addr"`
+	AgentBinaryAddr  string `koanf:"agent-binary-addr"`
+}
+
+type SamplingConfig struct {
+	HTTPAddr       string `koanf:"http-addr"`
+	StrategiesFile string `koanf:"strategies-file"`
+}
+
+// ZipkinConfig is Zipkin's port, which like Zipkin's own server both
+// receives spans (in roles that ingest) and answers the query API (in
+// roles that query).
+type ZipkinConfig struct {
+	HTTPAddr         string   `koanf:"http-addr"`
+	AutocompleteKeys []string `koanf:"autocomplete-keys"`
 }
 
 type BatchConfig struct {
@@ -104,7 +127,14 @@ func DefaultConfig() Config {
 		Tenant:  TenantConfig{Header: "X-Scope-OrgID", Default: tenant.Default},
 		Admin:   AdminConfig{Addr: ":14269"},
 		Ingest: IngestConfig{
-			OTLP:            OTLPConfig{GRPCAddr: ":4317", HTTPAddr: ":4318"},
+			OTLP: OTLPConfig{GRPCAddr: ":4317", HTTPAddr: ":4318"},
+			Jaeger: JaegerConfig{
+				GRPCAddr:         ":14250",
+				ThriftHTTPAddr:   ":14268",
+				AgentCompactAddr: ":6831",
+				AgentBinaryAddr:  ":6832",
+			},
+			Sampling:        SamplingConfig{HTTPAddr: ":5778"},
 			MaxRequestBytes: 16 << 20,
 			Batch: BatchConfig{
 				MaxBytes:             16 << 20,
@@ -129,6 +159,7 @@ func DefaultConfig() Config {
 			MaxLimit:         1500,
 			TraceIndexCache:  64 << 20,
 		},
+		Zipkin:          ZipkinConfig{HTTPAddr: ":9411", AutocompleteKeys: []string{}},
 		ShutdownTimeout: 30 * time.Second,
 	}
 }
@@ -144,6 +175,14 @@ var settingHelp = map[string]string{
 	"admin.addr":                               "address serving /metrics, /healthz, /readyz and /debug/pprof",
 	"ingest.otlp.grpc-addr":                    "OTLP/gRPC listen address (empty disables it)",
 	"ingest.otlp.http-addr":                    "OTLP/HTTP listen address (empty disables it)",
+	"ingest.jaeger.grpc-addr":                  "Jaeger gRPC: CollectorService/PostSpans and the SamplingManager (empty disables it)",
+	"ingest.jaeger.thrift-http-addr":           "Jaeger Thrift over HTTP, POST /api/traces (empty disables it)",
+	"ingest.jaeger.agent-compact-addr":         "Jaeger agent UDP port for compact Thrift emitBatch (empty disables it)",
+	"ingest.jaeger.agent-binary-addr":          "Jaeger agent UDP port for binary Thrift emitBatch (empty disables it)",
+	"ingest.sampling.http-addr":                "Jaeger remote sampling over HTTP, GET /?service= and /sampling?service= (empty disables it)",
+	"ingest.sampling.strategies-file":          "Jaeger-format sampling strategies file, reloaded when it changes (empty: probabilistic 0.001 for every service)",
+	"zipkin.http-addr":                         "Zipkin API port: POST /api/v2/spans and /api/v1/spans where the role ingests, the /api/v2 query API where it queries (empty disables it)",
+	"zipkin.autocomplete-keys":                 "span tag keys whose values Zipkin's /api/v2/autocompleteValues lists (comma-separated)",
 	"ingest.max-request-bytes":                 "largest request body accepted, compressed or not",
 	"ingest.batch.max-bytes":                   "flush a tenant's batch once it holds this many bytes of spans",
 	"ingest.batch.max-delay":                   "flush a batch this long after its first request at the latest (the added latency of an export)",
@@ -232,6 +271,7 @@ func loadConfig(fs *pflag.FlagSet, args []string, getenv func(string) string) (C
 	err := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{DecoderConfig: &mapstructure.DecoderConfig{
 		DecodeHook: mapstructure.ComposeDecodeHookFunc(
 			mapstructure.StringToTimeDurationHookFunc(),
+			mapstructure.StringToSliceHookFunc(","),
 			byteSizeHook,
 		),
 		ErrorUnused:      true,
@@ -278,10 +318,16 @@ func (c Config) Validate() error {
 		bad("tenant.default", "%v", err)
 	}
 	for key, addr := range map[string]string{
-		"admin.addr":            c.Admin.Addr,
-		"ingest.otlp.grpc-addr": c.Ingest.OTLP.GRPCAddr,
-		"ingest.otlp.http-addr": c.Ingest.OTLP.HTTPAddr,
-		"query.http-addr":       c.Query.HTTPAddr,
+		"admin.addr":                       c.Admin.Addr,
+		"ingest.otlp.grpc-addr":            c.Ingest.OTLP.GRPCAddr,
+		"ingest.otlp.http-addr":            c.Ingest.OTLP.HTTPAddr,
+		"ingest.jaeger.grpc-addr":          c.Ingest.Jaeger.GRPCAddr,
+		"ingest.jaeger.thrift-http-addr":   c.Ingest.Jaeger.ThriftHTTPAddr,
+		"ingest.jaeger.agent-compact-addr": c.Ingest.Jaeger.AgentCompactAddr,
+		"ingest.jaeger.agent-binary-addr":  c.Ingest.Jaeger.AgentBinaryAddr,
+		"ingest.sampling.http-addr":        c.Ingest.Sampling.HTTPAddr,
+		"zipkin.http-addr":                 c.Zipkin.HTTPAddr,
+		"query.http-addr":                  c.Query.HTTPAddr,
 	} {
 		if addr == "" && key != "admin.addr" && key != "query.http-addr" {
 			continue // receivers may be disabled

@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +26,7 @@ func TestDefaultsAreValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg != DefaultConfig() {
+	if !reflect.DeepEqual(cfg, DefaultConfig()) {
 		t.Fatalf("no settings gave %+v, want the defaults", cfg)
 	}
 }
@@ -49,10 +50,11 @@ log:
 		t.Fatal(err)
 	}
 	env := map[string]string{
-		"TRACELAKE_CONFIG":                 path,
-		"TRACELAKE_INGEST_BATCH_MAX_DELAY": "2s",   // env beats the file
-		"TRACELAKE_QUERY_CONCURRENCY":      "5",    // … and is beaten by the flag
-		"TRACELAKE_LOG_FORMAT":             "json", // env alone
+		"TRACELAKE_CONFIG":                   path,
+		"TRACELAKE_INGEST_BATCH_MAX_DELAY":   "2s",   // env beats the file
+		"TRACELAKE_QUERY_CONCURRENCY":        "5",    // … and is beaten by the flag
+		"TRACELAKE_LOG_FORMAT":               "json", // env alone
+		"TRACELAKE_ZIPKIN_AUTOCOMPLETE_KEYS": "http.method,env",
 	}
 	cfg, err := load(t, []string{"--query.concurrency", "7", "--storage", "./elsewhere"}, env)
 	if err != nil {
@@ -65,7 +67,8 @@ log:
 	want.Query.Concurrency = 7
 	want.Log.Level = "debug"
 	want.Log.Format = "json"
-	if cfg != want {
+	want.Zipkin.AutocompleteKeys = []string{"http.method", "env"}
+	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("got  %+v\nwant %+v", cfg, want)
 	}
 }

@@ -76,11 +76,25 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// proc is a running tracelake process.
+func freeUDPAddr(t *testing.T) string {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().String()
+}
+
+// proc is a running tracelake process and where it listens.
 type proc struct {
 	t                                     *testing.T
 	cmd                                   *exec.Cmd
 	grpcAddr, httpURL, queryURL, adminURL string
+	zipkinURL                             string // Zipkin API: ingest and query
+	jaegerGRPCAddr, jaegerHTTPURL         string
+	agentCompactAddr, agentBinaryAddr     string // UDP
+	samplingURL                           string
 	logs                                  *bytes.Buffer
 	exited                                chan struct{}
 	waitErr                               error
@@ -113,11 +127,20 @@ func start(t *testing.T, role string, st storage, extra ...string) *proc {
 	t.Helper()
 	p := &proc{t: t, exited: make(chan struct{}), logs: &bytes.Buffer{}}
 	grpcAddr, httpAddr, queryAddr, adminAddr := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
+	zipkinAddr, jgrpcAddr, jhttpAddr, samplingAddr := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
 	p.grpcAddr, p.httpURL, p.queryURL, p.adminURL = grpcAddr, "http://"+httpAddr, "http://"+queryAddr, "http://"+adminAddr
+	p.zipkinURL, p.jaegerGRPCAddr, p.jaegerHTTPURL, p.samplingURL = "http://"+zipkinAddr, jgrpcAddr, "http://"+jhttpAddr, "http://"+samplingAddr
+	p.agentCompactAddr, p.agentBinaryAddr = freeUDPAddr(t), freeUDPAddr(t)
 	args := append([]string{role,
 		"--storage", st.url,
 		"--ingest.otlp.grpc-addr", grpcAddr,
 		"--ingest.otlp.http-addr", httpAddr,
+		"--ingest.jaeger.grpc-addr", jgrpcAddr,
+		"--ingest.jaeger.thrift-http-addr", jhttpAddr,
+		"--ingest.jaeger.agent-compact-addr", p.agentCompactAddr,
+		"--ingest.jaeger.agent-binary-addr", p.agentBinaryAddr,
+		"--ingest.sampling.http-addr", samplingAddr,
+		"--zipkin.http-addr", zipkinAddr,
 		"--query.http-addr", queryAddr,
 		"--admin.addr", adminAddr,
 		"--ingest.batch.max-delay", "20ms",

@@ -19,10 +19,14 @@ import (
 	"github.com/spf13/pflag"
 	"google.golang.org/grpc"
 
+	"github.com/tracelake/tracelake/functions/jaeger"
 	"github.com/tracelake/tracelake/functions/otlp"
 	"github.com/tracelake/tracelake/functions/pipeline"
+	"github.com/tracelake/tracelake/functions/sampling"
+	"github.com/tracelake/tracelake/functions/zipkin"
 	"github.com/tracelake/tracelake/query/engine"
 	"github.com/tracelake/tracelake/query/jaegerapi"
+	"github.com/tracelake/tracelake/query/zipkinapi"
 	"github.com/tracelake/tracelake/storage/objstore"
 	"github.com/tracelake/tracelake/storage/objstore/client"
 	"github.com/tracelake/tracelake/storage/tracestore"
@@ -49,39 +53,51 @@ func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// server is one listener and how to serve and stop it.
+// server is one listener (TCP or UDP) and how to serve and stop it.
 type server struct {
-	name  string // the config key of its address, for messages
-	lis   net.Listener
-	serve func(net.Listener) error
-	stop  func(context.Context) error
+	name   string // the config key of its address, for messages
+	addr   string // the address it is bound to
+	ingest bool   // receives spans: stopped first, before pending batches are written
+	serve  func() error
+	stop   func(context.Context) error
+	close  func() // releases the listener if start-up fails before serve
 }
 
-func httpServer(key string, lis net.Listener, h http.Handler, logger *slog.Logger) *server {
+// errServerClosed is what serve functions return after a clean stop.
+func serverClosed(err error) bool {
+	return err == nil || errors.Is(err, http.ErrServerClosed) || errors.Is(err, grpc.ErrServerStopped) ||
+		errors.Is(err, jaeger.ErrServerClosed)
+}
+
+func httpServer(key string, lis net.Listener, h http.Handler, logger *slog.Logger, ingest bool) *server {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	return &server{name: key, lis: lis, serve: srv.Serve, stop: srv.Shutdown}
+	return &server{name: key, addr: lis.Addr().String(), ingest: ingest,
+		serve: func() error { return srv.Serve(lis) }, stop: srv.Shutdown, close: func() { lis.Close() }}
 }
 
-func grpcServer(key string, lis net.Listener, srv *grpc.Server) *server {
-	return &server{name: key, lis: lis, serve: srv.Serve, stop: func(ctx context.Context) error {
-		done := make(chan struct{})
-		go func() {
-			srv.GracefulStop()
-			close(done)
-		}()
-		select {
-		case <-done:
-			return nil
-		case <-ctx.Done():
-			srv.Stop()
-			return ctx.Err()
-		}
-	}}
+func grpcServer(key string, lis net.Listener, srv *grpc.Server, ingest bool) *server {
+	return &server{name: key, addr: lis.Addr().String(), ingest: ingest,
+		serve: func() error { return srv.Serve(lis) },
+		stop: func(ctx context.Context) error {
+			done := make(chan struct{})
+			go func() {
+				srv.GracefulStop()
+				close(done)
+			}()
+			select {
+			case <-done:
+				return nil
+			case <-ctx.Done():
+				srv.Stop()
+				return ctx.Err()
+			}
+		},
+		close: func() { lis.Close() }}
 }
 
 // listen binds addr, naming the setting in the error so a port conflict
@@ -94,13 +110,26 @@ func listen(key, addr string) (net.Listener, error) {
 	return lis, nil
 }
 
+// assembly collects the servers of a process as they are built, so a
+// failure half-way releases every listener already bound.
+type assembly struct {
+	servers []*server
+}
+
+func (a *assembly) add(s *server) { a.servers = append(a.servers, s) }
+
+func (a *assembly) release() {
+	for _, s := range a.servers {
+		s.close()
+	}
+}
+
 // serve runs a role until ctx is cancelled (SIGINT/SIGTERM), then shuts
-// down in order: stop taking requests, write every pending batch, finish
-// in-flight requests, stop the admin server last.
-func serve(ctx context.Context, r role, args []string, getenv func(string) string, stderr io.Writer) error {
+// down in order: stop taking spans, write every pending batch, finish
+// in-flight requests, stop the query and admin servers.
+func serve(ctx context.Context, r role, args []string, getenv func(string) string, stderr io.Writer) (err error) {
 	fs := pflag.NewFlagSet("tracelake "+r.name, pflag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.SortFlags = true
 	cfg, err := loadConfig(fs, args, getenv)
 	if err != nil {
 		return err
@@ -121,127 +150,83 @@ func serve(ctx context.Context, r role, args []string, getenv func(string) strin
 	bucket := objstore.Instrument(raw, reg)
 	store := tracestore.New(bucket, tracestore.Config{})
 
-	var servers []*server
-	closeAll := func() {
-		for _, s := range servers {
-			s.lis.Close()
+	a := &assembly{}
+	defer func() {
+		if err != nil {
+			a.release()
 		}
-	}
-	addServer := func(s *server) { servers = append(servers, s) }
+	}()
+	// Background work (strategy reloads) lives until shutdown begins.
+	bgCtx, stopBackground := context.WithCancel(context.Background())
+	defer stopBackground()
+	var background sync.WaitGroup
 
-	var batcher *pipeline.Batcher
-	var ingestServers []*server
+	var ingest *ingestParts
 	if r.ingest {
-		batcher, err = pipeline.NewBatcher(pipeline.BatcherConfig{
-			MaxBytes:             int(cfg.Ingest.Batch.MaxBytes),
-			MaxDelay:             cfg.Ingest.Batch.MaxDelay,
-			MaxPendingBytes:      int(cfg.Ingest.Batch.MaxPendingBytes),
-			MaxConcurrentFlushes: cfg.Ingest.Batch.MaxConcurrentFlushes,
-			FlushTimeout:         cfg.Ingest.Batch.FlushTimeout,
-		}, store, reg)
-		if err != nil {
+		if ingest, err = buildIngest(bgCtx, cfg, store, reg, logger, a, &background); err != nil {
 			return err
-		}
-		l := cfg.Ingest.Limits
-		pipe, err := pipeline.New(batcher, pipeline.Limits{
-			MaxSpansPerRequest:      l.MaxSpansPerRequest,
-			MaxAttributes:           l.MaxAttributes,
-			MaxAttributeValueLength: int(l.MaxAttributeValueLength),
-			MaxEventsPerSpan:        l.MaxEventsPerSpan,
-			MaxLinksPerSpan:         l.MaxLinksPerSpan,
-		}, nil, reg)
-		if err != nil {
-			return err
-		}
-		ocfg := otlp.Config{
-			MaxRequestBytes: int(cfg.Ingest.MaxRequestBytes),
-			TenantHeader:    cfg.Tenant.Header,
-			DefaultTenant:   cfg.Tenant.Default,
-		}
-		if addr := cfg.Ingest.OTLP.GRPCAddr; addr != "" {
-			lis, err := listen("ingest.otlp.grpc-addr", addr)
-			if err != nil {
-				closeAll()
-				return err
-			}
-			svc := otlp.NewGRPCService(ocfg, pipe, logger)
-			gs := grpc.NewServer(svc.ServerOptions()...)
-			svc.Register(gs)
-			ingestServers = append(ingestServers, grpcServer("ingest.otlp.grpc-addr", lis, gs))
-		}
-		if addr := cfg.Ingest.OTLP.HTTPAddr; addr != "" {
-			lis, err := listen("ingest.otlp.http-addr", addr)
-			if err != nil {
-				closeAll()
-				return err
-			}
-			mux := http.NewServeMux()
-			otlp.NewHTTPHandler(ocfg, pipe, logger).Register(mux)
-			ingestServers = append(ingestServers, httpServer("ingest.otlp.http-addr", lis, mux, logger))
-		}
-		for _, s := range ingestServers {
-			addServer(s)
 		}
 	}
-
-	var queryServer *server
+	var querier *engine.Engine
 	if r.query {
-		eng, err := engine.New(store, engine.Config{
-			Concurrency:          cfg.Query.Concurrency,
-			TraceSlack:           cfg.Query.TraceSlack,
-			ServicesLookback:     cfg.Query.ServicesLookback,
-			OperationsCacheFiles: engine.DefaultConfig().OperationsCacheFiles,
-			TraceIndexCacheBytes: int(cfg.Query.TraceIndexCache),
-		}, logger)
-		if err != nil {
-			closeAll()
+		if querier, err = buildQuery(cfg, store, logger, a); err != nil {
 			return err
 		}
-		opts := jaegerapi.Options{
-			TenantHeader:  cfg.Tenant.Header,
-			DefaultTenant: cfg.Tenant.Default,
-			Logger:        logger,
-			MaxLimit:      cfg.Query.MaxLimit,
-		}
-		if err := opts.Validate(); err != nil {
-			closeAll()
-			return err
-		}
-		lis, err := listen("query.http-addr", cfg.Query.HTTPAddr)
-		if err != nil {
-			closeAll()
-			return err
-		}
+	}
+	// Zipkin's port carries whatever the role does: the collector API
+	// where it ingests, the query API where it queries.
+	if cfg.Zipkin.HTTPAddr != "" {
 		mux := http.NewServeMux()
-		jaegerapi.New(eng, opts).Register(mux)
-		queryServer = httpServer("query.http-addr", lis, mux, logger)
-		addServer(queryServer)
+		if ingest != nil {
+			zipkin.NewHandler(zipkin.Config{
+				MaxRequestBytes: int(cfg.Ingest.MaxRequestBytes),
+				TenantHeader:    cfg.Tenant.Header,
+				DefaultTenant:   cfg.Tenant.Default,
+			}, ingest.pipe, logger).Register(mux)
+		}
+		if querier != nil {
+			opts := zipkinapi.Options{
+				TenantHeader:     cfg.Tenant.Header,
+				DefaultTenant:    cfg.Tenant.Default,
+				Logger:           logger,
+				AutocompleteKeys: cfg.Zipkin.AutocompleteKeys,
+				MaxLimit:         cfg.Query.MaxLimit,
+			}
+			if err = opts.Validate(); err != nil {
+				return fmt.Errorf("zipkin: %w", err)
+			}
+			zipkinapi.New(querier, opts).Register(mux)
+		}
+		lis, lerr := listen("zipkin.http-addr", cfg.Zipkin.HTTPAddr)
+		if lerr != nil {
+			return lerr
+		}
+		a.add(httpServer("zipkin.http-addr", lis, mux, logger, r.ingest))
 	}
 
 	var ready atomic.Bool
 	adminLis, err := listen("admin.addr", cfg.Admin.Addr)
 	if err != nil {
-		closeAll()
 		return err
 	}
-	admin := httpServer("admin.addr", adminLis, adminMux(reg, bucket, &ready), logger)
-	addServer(admin)
+	admin := httpServer("admin.addr", adminLis, adminMux(reg, bucket, &ready), logger, false)
+	a.add(admin)
 
 	// Serve. A server that stops on its own is fatal.
-	errc := make(chan error, len(servers))
+	errc := make(chan error, len(a.servers))
 	var wg sync.WaitGroup
-	for _, s := range servers {
+	for _, s := range a.servers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := s.serve(s.lis); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, grpc.ErrServerStopped) {
+			if err := s.serve(); !serverClosed(err) {
 				errc <- fmt.Errorf("%s: %w", s.name, err)
 			}
 		}()
 	}
 	attrs := []any{"storage", bucket.Name()}
-	for _, s := range servers {
-		attrs = append(attrs, s.name, s.lis.Addr().String())
+	for _, s := range a.servers {
+		attrs = append(attrs, s.name, s.addr)
 	}
 	ready.Store(true)
 	logger.Info("tracelake is ready", attrs...)
@@ -266,33 +251,38 @@ func serve(ctx context.Context, r role, args []string, getenv func(string) strin
 		defer errMu.Unlock()
 		shutdownErrs = append(shutdownErrs, err)
 	}
-	// Receivers first: they stop accepting and wait for in-flight exports,
-	// which complete as their batches are flushed. Flushing at once, rather
-	// than after max-delay, lets them finish sooner.
-	var stopWG sync.WaitGroup
-	for _, s := range ingestServers {
-		stopWG.Add(1)
-		go func() {
-			defer stopWG.Done()
-			if err := s.stop(sctx); err != nil {
-				addErr(fmt.Errorf("stop %s: %w", s.name, err))
+	stopAll := func(ingestSide bool) {
+		var stopWG sync.WaitGroup
+		for _, s := range a.servers {
+			if s.ingest != ingestSide || s == admin {
+				continue
 			}
-		}()
+			stopWG.Add(1)
+			go func() {
+				defer stopWG.Done()
+				if err := s.stop(sctx); err != nil {
+					addErr(fmt.Errorf("stop %s: %w", s.name, err))
+				}
+			}()
+		}
+		if ingestSide && ingest != nil {
+			// Write pending batches at once rather than after max-delay,
+			// so the exports waiting on them finish sooner.
+			_ = ingest.batcher.Flush(sctx)
+		}
+		stopWG.Wait()
 	}
-	if batcher != nil {
-		_ = batcher.Flush(sctx)
-	}
-	stopWG.Wait()
-	if batcher != nil {
-		if err := batcher.Close(sctx); err != nil {
+	// Receivers first: they stop accepting and wait for in-flight exports,
+	// which complete as their batches are written.
+	stopAll(true)
+	if ingest != nil {
+		if err := ingest.batcher.Close(sctx); err != nil {
 			addErr(fmt.Errorf("flush pending spans: %w", err))
 		}
 	}
-	if queryServer != nil {
-		if err := queryServer.stop(sctx); err != nil {
-			addErr(fmt.Errorf("stop %s: %w", queryServer.name, err))
-		}
-	}
+	stopBackground()
+	background.Wait()
+	stopAll(false)
 	if err := admin.stop(sctx); err != nil {
 		addErr(fmt.Errorf("stop %s: %w", admin.name, err))
 	}
@@ -302,6 +292,159 @@ func serve(ctx context.Context, r role, args []string, getenv func(string) strin
 	}
 	logger.Info("stopped cleanly")
 	return nil
+}
+
+// ingestParts is what the ingest side shares with the Zipkin port.
+type ingestParts struct {
+	batcher *pipeline.Batcher
+	pipe    *pipeline.Pipeline
+}
+
+// buildIngest binds every receiver the configuration enables.
+func buildIngest(bgCtx context.Context, cfg Config, store *tracestore.Store, reg *prometheus.Registry, logger *slog.Logger, a *assembly, background *sync.WaitGroup) (*ingestParts, error) {
+	batcher, err := pipeline.NewBatcher(pipeline.BatcherConfig{
+		MaxBytes:             int(cfg.Ingest.Batch.MaxBytes),
+		MaxDelay:             cfg.Ingest.Batch.MaxDelay,
+		MaxPendingBytes:      int(cfg.Ingest.Batch.MaxPendingBytes),
+		MaxConcurrentFlushes: cfg.Ingest.Batch.MaxConcurrentFlushes,
+		FlushTimeout:         cfg.Ingest.Batch.FlushTimeout,
+	}, store, reg)
+	if err != nil {
+		return nil, err
+	}
+	l := cfg.Ingest.Limits
+	pipe, err := pipeline.New(batcher, pipeline.Limits{
+		MaxSpansPerRequest:      l.MaxSpansPerRequest,
+		MaxAttributes:           l.MaxAttributes,
+		MaxAttributeValueLength: int(l.MaxAttributeValueLength),
+		MaxEventsPerSpan:        l.MaxEventsPerSpan,
+		MaxLinksPerSpan:         l.MaxLinksPerSpan,
+	}, nil, reg)
+	if err != nil {
+		return nil, err
+	}
+	parts := &ingestParts{batcher: batcher, pipe: pipe}
+	maxBytes := int(cfg.Ingest.MaxRequestBytes)
+
+	// OTLP.
+	ocfg := otlp.Config{MaxRequestBytes: maxBytes, TenantHeader: cfg.Tenant.Header, DefaultTenant: cfg.Tenant.Default}
+	if addr := cfg.Ingest.OTLP.GRPCAddr; addr != "" {
+		lis, err := listen("ingest.otlp.grpc-addr", addr)
+		if err != nil {
+			return nil, err
+		}
+		svc := otlp.NewGRPCService(ocfg, pipe, logger)
+		gs := grpc.NewServer(svc.ServerOptions()...)
+		svc.Register(gs)
+		a.add(grpcServer("ingest.otlp.grpc-addr", lis, gs, true))
+	}
+	if addr := cfg.Ingest.OTLP.HTTPAddr; addr != "" {
+		lis, err := listen("ingest.otlp.http-addr", addr)
+		if err != nil {
+			return nil, err
+		}
+		mux := http.NewServeMux()
+		otlp.NewHTTPHandler(ocfg, pipe, logger).Register(mux)
+		a.add(httpServer("ingest.otlp.http-addr", lis, mux, logger, true))
+	}
+
+	// Jaeger: the collector's gRPC port also answers remote sampling, as
+	// Jaeger's does.
+	jcfg := jaeger.Config{MaxRequestBytes: maxBytes, TenantHeader: cfg.Tenant.Header, DefaultTenant: cfg.Tenant.Default}
+	strategies, err := sampling.NewProvider(cfg.Ingest.Sampling.StrategiesFile, logger, reg)
+	if err != nil {
+		return nil, fmt.Errorf("ingest.sampling.strategies-file: %w", err)
+	}
+	background.Add(1)
+	go func() {
+		defer background.Done()
+		if err := strategies.Run(bgCtx); err != nil {
+			logger.Error("sampling strategies watcher stopped", "err", err)
+		}
+	}()
+	if addr := cfg.Ingest.Jaeger.GRPCAddr; addr != "" {
+		lis, err := listen("ingest.jaeger.grpc-addr", addr)
+		if err != nil {
+			return nil, err
+		}
+		svc := jaeger.NewGRPCService(jcfg, pipe, logger)
+		gs := grpc.NewServer(svc.ServerOptions()...)
+		svc.Register(gs)
+		strategies.RegisterGRPC(gs)
+		a.add(grpcServer("ingest.jaeger.grpc-addr", lis, gs, true))
+	}
+	if addr := cfg.Ingest.Jaeger.ThriftHTTPAddr; addr != "" {
+		lis, err := listen("ingest.jaeger.thrift-http-addr", addr)
+		if err != nil {
+			return nil, err
+		}
+		mux := http.NewServeMux()
+		jaeger.NewHTTPHandler(jcfg, pipe, logger).Register(mux)
+		a.add(httpServer("ingest.jaeger.thrift-http-addr", lis, mux, logger, true))
+	}
+	for _, udp := range []struct {
+		key, addr string
+		enc       jaeger.Encoding
+	}{
+		{"ingest.jaeger.agent-compact-addr", cfg.Ingest.Jaeger.AgentCompactAddr, jaeger.Compact},
+		{"ingest.jaeger.agent-binary-addr", cfg.Ingest.Jaeger.AgentBinaryAddr, jaeger.Binary},
+	} {
+		if udp.addr == "" {
+			continue
+		}
+		conn, err := net.ListenPacket("udp", udp.addr)
+		if err != nil {
+			return nil, fmt.Errorf("%s: listen on %s: %w", udp.key, udp.addr, err)
+		}
+		srv, err := jaeger.NewUDPServer(jaeger.UDPConfig{DefaultTenant: cfg.Tenant.Default}, udp.enc, pipe, reg, logger)
+		if err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("%s: %w", udp.key, err)
+		}
+		a.add(&server{name: udp.key, addr: conn.LocalAddr().String(), ingest: true,
+			serve: func() error { return srv.Serve(conn) }, stop: srv.Shutdown, close: func() { conn.Close() }})
+	}
+	if addr := cfg.Ingest.Sampling.HTTPAddr; addr != "" {
+		lis, err := listen("ingest.sampling.http-addr", addr)
+		if err != nil {
+			return nil, err
+		}
+		// Not an ingest server: SDKs may keep asking while spans drain.
+		a.add(httpServer("ingest.sampling.http-addr", lis, sampling.NewHTTPHandler(strategies, logger), logger, false))
+	}
+	return parts, nil
+}
+
+// buildQuery binds the Jaeger query API and returns the engine the Zipkin
+// query API shares.
+func buildQuery(cfg Config, store *tracestore.Store, logger *slog.Logger, a *assembly) (*engine.Engine, error) {
+	eng, err := engine.New(store, engine.Config{
+		Concurrency:          cfg.Query.Concurrency,
+		TraceSlack:           cfg.Query.TraceSlack,
+		ServicesLookback:     cfg.Query.ServicesLookback,
+		OperationsCacheFiles: engine.DefaultConfig().OperationsCacheFiles,
+		TraceIndexCacheBytes: int(cfg.Query.TraceIndexCache),
+	}, logger)
+	if err != nil {
+		return nil, err
+	}
+	opts := jaegerapi.Options{
+		TenantHeader:  cfg.Tenant.Header,
+		DefaultTenant: cfg.Tenant.Default,
+		Logger:        logger,
+		MaxLimit:      cfg.Query.MaxLimit,
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	lis, err := listen("query.http-addr", cfg.Query.HTTPAddr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	jaegerapi.New(eng, opts).Register(mux)
+	a.add(httpServer("query.http-addr", lis, mux, logger, false))
+	return eng, nil
 }
 
 // adminMux serves /metrics, /healthz (the process is alive), /readyz (it
