@@ -1,12 +1,10 @@
 package jaeger
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"mime"
 	"net/http"
-	"sync"
 
 	jaegertranslator "github.com/open-telemetry/opentelemetry-collector-contrib/pkg/translator/jaeger"
 	"google.golang.org/grpc/codes"
@@ -29,7 +27,7 @@ type HTTPHandler struct {
 	tenants receiver.Tenants
 	next    pipeline.Consumer
 	logger  *slog.Logger
-	bufs    sync.Pool
+	bodies  *receiver.Bodies
 }
 
 // NewHTTPHandler returns a handler feeding next.
@@ -39,7 +37,7 @@ func NewHTTPHandler(cfg Config, next pipeline.Consumer, logger *slog.Logger) *HT
 		tenants: receiver.Tenants{Header: cfg.TenantHeader, Default: cfg.DefaultTenant},
 		next:    next,
 		logger:  logger,
-		bufs:    sync.Pool{New: func() any { return new(bytes.Buffer) }},
+		bodies:  receiver.NewBodies(cfg.MaxRequestBytes),
 	}
 }
 
@@ -70,13 +68,14 @@ func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	buf := h.bufs.Get().(*bytes.Buffer)
-	defer h.putBuf(buf)
-	if herr := receiver.ReadBody(r, h.cfg.MaxRequestBytes, buf); herr != nil {
+	body, release, herr := h.bodies.Read(r)
+	defer release()
+	if herr != nil {
 		herr.WriteText(w)
 		return
 	}
-	batch, err := decodeBatch(r.Context(), buf.Bytes())
+	batch, err := decodeBatch(r.Context(), body)
+	release() // decoded: the wait for storage need not hold the wire bytes
 	if err != nil {
 		receiver.BadRequest("request body is not a Thrift binary-protocol jaeger.Batch: %v", err).WriteText(w)
 		return
@@ -99,12 +98,4 @@ func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
-}
-
-func (h *HTTPHandler) putBuf(buf *bytes.Buffer) {
-	if buf.Cap() > 4*h.cfg.MaxRequestBytes {
-		return
-	}
-	buf.Reset()
-	h.bufs.Put(buf)
 }

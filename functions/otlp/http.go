@@ -1,12 +1,10 @@
 package otlp
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"mime"
 	"net/http"
-	"sync"
 
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
@@ -29,7 +27,7 @@ type HTTPHandler struct {
 	tenants receiver.Tenants
 	next    pipeline.Consumer
 	logger  *slog.Logger
-	bufs    sync.Pool
+	bodies  *receiver.Bodies
 }
 
 // NewHTTPHandler returns a handler feeding next.
@@ -39,7 +37,7 @@ func NewHTTPHandler(cfg Config, next pipeline.Consumer, logger *slog.Logger) *HT
 		tenants: receiver.Tenants{Header: cfg.TenantHeader, Default: cfg.DefaultTenant},
 		next:    next,
 		logger:  logger,
-		bufs:    sync.Pool{New: func() any { return new(bytes.Buffer) }},
+		bodies:  receiver.NewBodies(cfg.MaxRequestBytes),
 	}
 }
 
@@ -72,19 +70,20 @@ func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	buf := h.bufs.Get().(*bytes.Buffer)
-	defer h.putBuf(buf)
-	if herr := receiver.ReadBody(r, h.cfg.MaxRequestBytes, buf); herr != nil {
+	body, release, herr := h.bodies.Read(r)
+	defer release()
+	if herr != nil {
 		h.fail(w, respType, herr)
 		return
 	}
 	req := ptraceotlp.NewExportRequest()
 	var err error
 	if mediaType == contentTypeJSON {
-		err = req.UnmarshalJSON(buf.Bytes())
+		err = req.UnmarshalJSON(body)
 	} else {
-		err = req.UnmarshalProto(buf.Bytes())
+		err = req.UnmarshalProto(body)
 	}
+	release() // decoded: the wait for storage need not hold the wire bytes
 	if err != nil {
 		h.fail(w, respType, receiver.BadRequest("request body is not a valid OTLP ExportTraceServiceRequest in %s: %v", mediaType, err))
 		return
@@ -102,11 +101,11 @@ func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		resp.PartialSuccess().SetRejectedSpans(int64(res.Rejected))
 		resp.PartialSuccess().SetErrorMessage(res.RejectMessage)
 	}
-	var body []byte
+	var out []byte
 	if respType == contentTypeJSON {
-		body, err = resp.MarshalJSON()
+		out, err = resp.MarshalJSON()
 	} else {
-		body, err = resp.MarshalProto()
+		out, err = resp.MarshalProto()
 	}
 	if err != nil {
 		h.logger.Error("marshal OTLP response", "err", err)
@@ -115,15 +114,7 @@ func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", respType)
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(body)
-}
-
-func (h *HTTPHandler) putBuf(buf *bytes.Buffer) {
-	if buf.Cap() > 4*h.cfg.MaxRequestBytes {
-		return
-	}
-	buf.Reset()
-	h.bufs.Put(buf)
+	_, _ = w.Write(out)
 }
 
 // fail answers with a google.rpc.Status body in respType, as the OTLP

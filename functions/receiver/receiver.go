@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -199,4 +200,42 @@ func GRPCError(ctx context.Context, err error, logger *slog.Logger, protocol str
 		return e.GRPCStatus().Err()
 	}
 	return status.FromContextError(ctx.Err()).Err()
+}
+
+// Bodies reads request bodies into pooled buffers. A receiver releases a
+// buffer as soon as the body is decoded (decoders copy what they keep), so
+// a request waiting for its group-commit write holds only its converted
+// spans, not its wire bytes: with a thousand exporters waiting at once,
+// the bodies were the largest part of the heap.
+type Bodies struct {
+	limit int
+	pool  sync.Pool
+}
+
+// NewBodies returns a pool for bodies of at most limit bytes.
+func NewBodies(limit int) *Bodies {
+	return &Bodies{limit: limit, pool: sync.Pool{New: func() any { return new(bytes.Buffer) }}}
+}
+
+// Read reads r's body as ReadBody does. Call release once the body is
+// decoded; body must not be used after. release may be called again.
+func (b *Bodies) Read(r *http.Request) (body []byte, release func(), err *Error) {
+	buf := b.pool.Get().(*bytes.Buffer)
+	released := false
+	release = func() {
+		if released {
+			return
+		}
+		released = true
+		if buf.Cap() > 4*b.limit { // do not pin one huge request's buffer
+			return
+		}
+		buf.Reset()
+		b.pool.Put(buf)
+	}
+	if err := ReadBody(r, b.limit, buf); err != nil {
+		release()
+		return nil, func() {}, err
+	}
+	return buf.Bytes(), release, nil
 }

@@ -1,12 +1,10 @@
 package zipkin
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"mime"
 	"net/http"
-	"sync"
 
 	"github.com/tracelake/tracelake/functions/pipeline"
 	"github.com/tracelake/tracelake/functions/receiver"
@@ -30,7 +28,7 @@ type Handler struct {
 	tenants receiver.Tenants
 	next    pipeline.Consumer
 	logger  *slog.Logger
-	bufs    sync.Pool
+	bodies  *receiver.Bodies
 }
 
 // NewHandler returns a handler feeding next.
@@ -40,7 +38,7 @@ func NewHandler(cfg Config, next pipeline.Consumer, logger *slog.Logger) *Handle
 		tenants: receiver.Tenants{Header: cfg.TenantHeader, Default: cfg.DefaultTenant},
 		next:    next,
 		logger:  logger,
-		bufs:    sync.Pool{New: func() any { return new(bytes.Buffer) }},
+		bodies:  receiver.NewBodies(cfg.MaxRequestBytes),
 	}
 }
 
@@ -97,13 +95,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt route) {
 		return
 	}
 
-	buf := h.bufs.Get().(*bytes.Buffer)
-	defer h.putBuf(buf)
-	if herr := receiver.ReadBody(r, h.cfg.MaxRequestBytes, buf); herr != nil {
+	body, release, herr := h.bodies.Read(r)
+	defer release()
+	if herr != nil {
 		herr.WriteText(w)
 		return
 	}
-	body := buf.Bytes()
 	if len(body) == 0 {
 		// Zipkin's collector accepts an empty body as an empty list.
 		w.WriteHeader(http.StatusAccepted)
@@ -116,6 +113,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt route) {
 		}
 	}
 	td, err := f.decode(body)
+	release() // decoded: the wait for storage need not hold the wire bytes
 	if err != nil {
 		receiver.BadRequest("request body is not %s: %v", f.what, err).WriteText(w)
 		return
@@ -146,12 +144,4 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt route) {
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
-}
-
-func (h *Handler) putBuf(buf *bytes.Buffer) {
-	if buf.Cap() > 4*h.cfg.MaxRequestBytes {
-		return
-	}
-	buf.Reset()
-	h.bufs.Put(buf)
 }
