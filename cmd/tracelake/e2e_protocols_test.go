@@ -706,3 +706,68 @@ service:
 		}
 	}
 }
+
+// TestProtocolsInSplitRoles: Zipkin and Jaeger clients send to an ingest
+// process; a separate query process on the same store answers Jaeger's
+// and Zipkin's query APIs. Each process's Zipkin port serves only its own
+// half of Zipkin's API.
+func TestProtocolsInSplitRoles(t *testing.T) {
+	for _, mk := range []func(*testing.T) storage{localStorage, minioStorage} {
+		st := mk(t)
+		ingest := start(t, "ingest", st)
+		q := start(t, "query", st)
+
+		// Jaeger Thrift over HTTP: acknowledged, so readable at once from
+		// the other process.
+		batch, traceID, wants := jaegerFixture("split-jaeger")
+		body, err := thrift.NewTSerializer().Write(context.Background(), batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Post(ingest.jaegerHTTPURL+"/api/traces", "application/x-thrift", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("POST /api/traces = %d", resp.StatusCode)
+		}
+		tr := getTrace(t, q.queryURL, traceID)
+		if tr == nil {
+			t.Fatalf("%s: trace not readable from the query process right after 202", st.url)
+		}
+		checkTraceMatches(t, tr, traceID, wants)
+
+		// Zipkin v2 JSON through the ingest process's Zipkin port, read
+		// through the query process's Zipkin port.
+		rec := zipkinhttp.NewReporter(ingest.zipkinURL+"/api/v2/spans", zipkinhttp.BatchInterval(10*time.Millisecond))
+		ep, _ := zipkin.NewEndpoint("split-zipkin", "10.1.1.1:80")
+		tracer, err := zipkin.NewTracer(rec, zipkin.WithLocalEndpoint(ep), zipkin.WithTraceID128Bit(true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		span := tracer.StartSpan("get /split", zipkin.Kind(zmodel.Server))
+		span.Tag("role", "split")
+		span.Finish()
+		rec.Close()
+		zid := span.Context().TraceID.String()
+		waitTrace(t, q.queryURL, zid, 1)
+		var zspans []zmodel.SpanModel
+		if code := getJSON(t, q.zipkinURL+"/api/v2/trace/"+zid, nil, &zspans); code != 200 || len(zspans) != 1 || zspans[0].Tags["role"] != "split" {
+			t.Fatalf("Zipkin API of the query process: %d, %+v", code, zspans)
+		}
+
+		// Each half of Zipkin's port belongs to its role.
+		if code := getJSON(t, ingest.zipkinURL+"/api/v2/services", nil, nil); code != http.StatusNotFound {
+			t.Errorf("the ingest process answers Zipkin queries: %d", code)
+		}
+		resp, err = http.Post(q.zipkinURL+"/api/v2/spans", "application/json", strings.NewReader("[]"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("the query process accepts Zipkin spans: %d", resp.StatusCode)
+		}
+	}
+}
