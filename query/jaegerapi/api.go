@@ -2,20 +2,19 @@ package jaegerapi
 
 import (
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/tracelake/tracelake/query"
-	"github.com/tracelake/tracelake/storage/tenant"
+	"github.com/tracelake/tracelake/query/httpquery"
 )
 
 // Defaults applied by New to zero Options fields.
 const (
 	// DefaultTenantHeader is the header naming the tenant, as in Cortex,
 	// Loki, Tempo and Grafana's data sources.
-	DefaultTenantHeader = "X-Scope-OrgID"
+	DefaultTenantHeader = httpquery.DefaultTenantHeader
 	// DefaultSearchLimit is the number of traces a search returns when it
 	// does not say: Jaeger's defaultQueryLimit (query_parser.go) for the
 	// classic API and defaultSearchDepth (apiv3/query_parser.go) for api_v3.
@@ -51,20 +50,17 @@ type Options struct {
 
 // Validate reports whether o, once defaulted, can serve requests.
 func (o Options) Validate() error {
-	o = o.withDefaults()
-	if err := tenant.Validate(o.DefaultTenant); err != nil {
-		return fmt.Errorf("default tenant: %w", err)
-	}
-	return nil
+	return o.tenants().Validate()
+}
+
+// tenants returns the tenant settings, defaulted.
+func (o Options) tenants() httpquery.Tenants {
+	return httpquery.Tenants{Header: o.TenantHeader, Default: o.DefaultTenant}.WithDefaults()
 }
 
 func (o Options) withDefaults() Options {
-	if o.TenantHeader == "" {
-		o.TenantHeader = DefaultTenantHeader
-	}
-	if o.DefaultTenant == "" {
-		o.DefaultTenant = tenant.Default
-	}
+	t := o.tenants()
+	o.TenantHeader, o.DefaultTenant = t.Header, t.Default
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -84,16 +80,17 @@ func (o Options) withDefaults() Options {
 // API serves Jaeger's query HTTP APIs from a query.Querier. It is safe for
 // concurrent use.
 type API struct {
-	q    query.Querier
-	opts Options
-	log  *slog.Logger
+	q       query.Querier
+	opts    Options
+	tenants httpquery.Tenants
+	log     *slog.Logger
 }
 
 // New returns an API answering from q. Zero fields of opts take their
 // defaults; see Options.Validate to check a configuration up front.
 func New(q query.Querier, opts Options) *API {
 	opts = opts.withDefaults()
-	return &API{q: q, opts: opts, log: opts.Logger}
+	return &API{q: q, opts: opts, tenants: opts.tenants(), log: opts.Logger}
 }
 
 // Register adds the API's routes to mux:
@@ -122,26 +119,6 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v3/trace-summaries", a.v3TraceSummaries)
 }
 
-// tenantOf returns the request's tenant: the tenant header when present,
-// the default tenant otherwise.
-func (a *API) tenantOf(r *http.Request) (string, error) {
-	values := r.Header.Values(a.opts.TenantHeader)
-	switch len(values) {
-	case 0:
-		if err := tenant.Validate(a.opts.DefaultTenant); err != nil {
-			return "", fmt.Errorf("misconfigured default tenant: %w", err)
-		}
-		return a.opts.DefaultTenant, nil
-	case 1:
-		if err := tenant.Validate(values[0]); err != nil {
-			return "", &paramError{msg: fmt.Sprintf("invalid %s header: %v", a.opts.TenantHeader, err)}
-		}
-		return values[0], nil
-	default:
-		return "", &paramError{msg: fmt.Sprintf("invalid %s header: %d values given, one tenant is allowed", a.opts.TenantHeader, len(values))}
-	}
-}
-
 // writeJSON writes v with status. Marshalling happens before anything is
 // written so that a value that cannot be encoded becomes a clean 500.
 func (a *API) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any, indent bool) {
@@ -159,16 +136,11 @@ func (a *API) writeJSON(w http.ResponseWriter, r *http.Request, status int, v an
 		status = http.StatusInternalServerError
 		body = []byte(`{"error":"internal error"}`)
 	}
-	writeBody(w, status, body)
+	httpquery.WriteBody(w, status, contentType, body)
 }
 
-func writeBody(w http.ResponseWriter, status int, body []byte) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
-}
+// contentType is what every answer of both APIs is, errors included.
+const contentType = "application/json"
 
 // prettyPrint reports whether the classic API was asked to indent its
 // answer (Jaeger's prettyPrint parameter: any value but "false").

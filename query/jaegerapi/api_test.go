@@ -3,12 +3,12 @@ package jaegerapi
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,16 +16,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/tracelake/tracelake/query"
+	"github.com/tracelake/tracelake/query/httpquery"
+	"github.com/tracelake/tracelake/query/querytest"
 )
-
-func compactJSON(t *testing.T, b []byte) string {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, b); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, b)
-	}
-	return buf.String()
-}
 
 var sampleOps = []query.Operation{
 	{Name: "GET /checkout", SpanKind: "client"},
@@ -34,48 +27,48 @@ var sampleOps = []query.Operation{
 }
 
 func TestRoutes(t *testing.T) {
-	withData := func() *fakeQuerier {
+	withData := func() *querytest.Fake {
 		q := goldenQuerier()
-		q.services = []string{"backend", "frontend", "日本"}
-		q.ops = sampleOps
+		q.ServiceNames = []string{"backend", "frontend", "日本"}
+		q.Ops = sampleOps
 		return q
 	}
 	tests := []struct {
 		name     string
-		querier  func() *fakeQuerier
+		querier  func() *querytest.Fake
 		target   string
 		wantCode int
 		wantBody string // compact JSON; empty skips the check
-		check    func(t *testing.T, q *fakeQuerier)
+		check    func(t *testing.T, q *querytest.Fake)
 	}{
 		{
 			name: "v1 services", querier: withData, target: "/api/services",
 			wantCode: 200, wantBody: `{"data":["backend","frontend","日本"],"total":3,"limit":0,"offset":0,"errors":null}`,
 		},
 		{
-			name: "v1 services none", querier: func() *fakeQuerier { return &fakeQuerier{} }, target: "/api/services",
+			name: "v1 services none", querier: func() *querytest.Fake { return &querytest.Fake{} }, target: "/api/services",
 			wantCode: 200, wantBody: `{"data":[],"total":0,"limit":0,"offset":0,"errors":null}`,
 		},
 		{
 			name: "v1 service operations", querier: withData, target: "/api/services/frontend/operations",
 			wantCode: 200, wantBody: `{"data":["GET /checkout","SELECT orders"],"total":2,"limit":0,"offset":0,"errors":null}`,
-			check: func(t *testing.T, q *fakeQuerier) {
-				if q.opSvc != "frontend" || q.opKind != "" {
-					t.Errorf("Operations(%q, %q), want all kinds of frontend", q.opSvc, q.opKind)
+			check: func(t *testing.T, q *querytest.Fake) {
+				if want := []querytest.OperationsCall{{Service: "frontend", SpanKind: ""}}; !slices.Equal(q.OperationsCalls, want) {
+					t.Errorf("Operations calls %+v, want all kinds of frontend", q.OperationsCalls)
 				}
 			},
 		},
 		{
 			name: "v1 service operations escaped name", querier: withData, target: "/api/services/a%2Fb%20%E6%97%A5/operations",
 			wantCode: 200,
-			check: func(t *testing.T, q *fakeQuerier) {
-				if q.opSvc != "a/b 日" {
-					t.Errorf("service %q, want %q", q.opSvc, "a/b 日")
+			check: func(t *testing.T, q *querytest.Fake) {
+				if len(q.OperationsCalls) != 1 || q.OperationsCalls[0].Service != "a/b 日" {
+					t.Errorf("Operations calls %+v, want service %q", q.OperationsCalls, "a/b 日")
 				}
 			},
 		},
 		{
-			name: "v1 service operations none", querier: func() *fakeQuerier { return &fakeQuerier{} }, target: "/api/services/x/operations",
+			name: "v1 service operations none", querier: func() *querytest.Fake { return &querytest.Fake{} }, target: "/api/services/x/operations",
 			wantCode: 200, wantBody: `{"data":[],"total":0,"limit":0,"offset":0,"errors":null}`,
 		},
 		{
@@ -87,9 +80,9 @@ func TestRoutes(t *testing.T) {
 		{
 			name: "v1 operations by kind", querier: withData, target: "/api/operations?service=frontend&spanKind=server",
 			wantCode: 200, wantBody: `{"data":[{"name":"GET /checkout","spanKind":"server"}],"total":1,"limit":0,"offset":0,"errors":null}`,
-			check: func(t *testing.T, q *fakeQuerier) {
-				if q.opKind != "server" {
-					t.Errorf("kind %q", q.opKind)
+			check: func(t *testing.T, q *querytest.Fake) {
+				if len(q.OperationsCalls) != 1 || q.OperationsCalls[0].SpanKind != "server" {
+					t.Errorf("Operations calls %+v, want kind server", q.OperationsCalls)
 				}
 			},
 		},
@@ -105,12 +98,12 @@ func TestRoutes(t *testing.T) {
 		{
 			name: "v1 trace short ID padded", querier: withData, target: "/api/traces/ABCD",
 			wantCode: 200,
-			check: func(t *testing.T, q *fakeQuerier) {
-				if len(q.ids) != 1 || q.ids[0] != shortID {
-					t.Errorf("asked for %v, want %v", q.ids, shortID)
+			check: func(t *testing.T, q *querytest.Fake) {
+				if len(q.IDs) != 1 || q.IDs[0] != shortID {
+					t.Errorf("asked for %v, want %v", q.IDs, shortID)
 				}
-				if q.within[0] != (query.TimeRange{}) {
-					t.Errorf("within %+v, want unbounded", q.within[0])
+				if q.Within[0] != (query.TimeRange{}) {
+					t.Errorf("within %+v, want unbounded", q.Within[0])
 				}
 			},
 		},
@@ -120,8 +113,8 @@ func TestRoutes(t *testing.T) {
 		},
 		{
 			name: "v1 trace without spans", target: "/api/traces/1",
-			querier: func() *fakeQuerier {
-				return &fakeQuerier{traces: map[pcommon.TraceID]ptrace.Traces{mustTraceID("00000000000000000000000000000001"): ptrace.NewTraces()}}
+			querier: func() *querytest.Fake {
+				return &querytest.Fake{Traces: map[pcommon.TraceID]ptrace.Traces{querytest.TraceID("00000000000000000000000000000001"): ptrace.NewTraces()}}
 			},
 			wantCode: 404, wantBody: `{"data":null,"total":0,"limit":0,"offset":0,"errors":[{"code":404,"msg":"trace not found"}]}`,
 		},
@@ -135,19 +128,19 @@ func TestRoutes(t *testing.T) {
 			wantCode: 400,
 		},
 		{
-			name: "v1 trace pretty", querier: func() *fakeQuerier { return &fakeQuerier{services: []string{"a"}} }, target: "/api/services?prettyPrint=true",
+			name: "v1 trace pretty", querier: func() *querytest.Fake { return &querytest.Fake{ServiceNames: []string{"a"}} }, target: "/api/services?prettyPrint=true",
 			wantCode: 200, wantBody: `{"data":["a"],"total":1,"limit":0,"offset":0,"errors":null}`,
 		},
 		{
-			name: "v1 search empty", querier: func() *fakeQuerier { return &fakeQuerier{} }, target: "/api/traces?service=x",
+			name: "v1 search empty", querier: func() *querytest.Fake { return &querytest.Fake{} }, target: "/api/traces?service=x",
 			wantCode: 200, wantBody: `{"data":[],"total":0,"limit":0,"offset":0,"errors":null}`,
 		},
 		{
-			name: "v1 search all IDs missing", querier: func() *fakeQuerier { return &fakeQuerier{} }, target: "/api/traces?traceID=1&traceID=00000000000000000000000000000001",
+			name: "v1 search all IDs missing", querier: func() *querytest.Fake { return &querytest.Fake{} }, target: "/api/traces?traceID=1&traceID=00000000000000000000000000000001",
 			wantCode: 200, wantBody: `{"data":[],"total":0,"limit":0,"offset":0,"errors":[{"msg":"trace not found","traceID":"0000000000000001"}]}`,
-			check: func(t *testing.T, q *fakeQuerier) {
-				if len(q.ids) != 1 {
-					t.Errorf("duplicate IDs looked up %d times", len(q.ids))
+			check: func(t *testing.T, q *querytest.Fake) {
+				if len(q.IDs) != 1 {
+					t.Errorf("duplicate IDs looked up %d times", len(q.IDs))
 				}
 			},
 		},
@@ -156,7 +149,7 @@ func TestRoutes(t *testing.T) {
 			wantCode: 200, wantBody: `{"services":["backend","frontend","日本"]}`,
 		},
 		{
-			name: "v3 services none", querier: func() *fakeQuerier { return &fakeQuerier{} }, target: "/api/v3/services",
+			name: "v3 services none", querier: func() *querytest.Fake { return &querytest.Fake{} }, target: "/api/v3/services",
 			wantCode: 200, wantBody: `{"services":[]}`,
 		},
 		{
@@ -174,7 +167,7 @@ func TestRoutes(t *testing.T) {
 			wantCode: 200, wantBody: `{"operations":[{"name":"GET /checkout","spanKind":"server"}]}`,
 		},
 		{
-			name: "v3 operations none", querier: func() *fakeQuerier { return &fakeQuerier{} }, target: "/api/v3/operations?service=x",
+			name: "v3 operations none", querier: func() *querytest.Fake { return &querytest.Fake{} }, target: "/api/v3/operations?service=x",
 			wantCode: 200, wantBody: `{"operations":[]}`,
 		},
 		{
@@ -194,15 +187,15 @@ func TestRoutes(t *testing.T) {
 			wantCode: 400, wantBody: `{"error":{"httpCode":400,"message":"invalid value \"0x12\" for parameter \"trace_id\": a trace ID is 1 to 32 hexadecimal characters"}}`,
 		},
 		{
-			name: "v3 find none", querier: func() *fakeQuerier { return &fakeQuerier{} }, target: "/api/v3/traces?" + v3Window,
+			name: "v3 find none", querier: func() *querytest.Fake { return &querytest.Fake{} }, target: "/api/v3/traces?" + v3Window,
 			wantCode: 404, wantBody: `{"error":{"httpCode":404,"message":"No traces found"}}`,
 		},
 		{
-			name: "v3 find only empty traces", querier: func() *fakeQuerier { return &fakeQuerier{found: []ptrace.Traces{ptrace.NewTraces()}} },
+			name: "v3 find only empty traces", querier: func() *querytest.Fake { return &querytest.Fake{Found: []ptrace.Traces{ptrace.NewTraces()}} },
 			target: "/api/v3/traces?" + v3Window, wantCode: 404, wantBody: `{"error":{"httpCode":404,"message":"No traces found"}}`,
 		},
 		{
-			name: "v3 summaries none", querier: func() *fakeQuerier { return &fakeQuerier{} }, target: "/api/v3/trace-summaries?" + v3Window,
+			name: "v3 summaries none", querier: func() *querytest.Fake { return &querytest.Fake{} }, target: "/api/v3/trace-summaries?" + v3Window,
 			wantCode: 200, wantBody: `{"summaries":[]}`,
 		},
 		{
@@ -213,7 +206,7 @@ func TestRoutes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			q := tt.querier()
-			w := get(t, newTestServer(q, Options{}), tt.target)
+			w := querytest.Get(t, newTestServer(q, Options{}), tt.target)
 			if w.Code != tt.wantCode {
 				t.Fatalf("status %d, want %d: %s", w.Code, tt.wantCode, w.Body)
 			}
@@ -221,7 +214,7 @@ func TestRoutes(t *testing.T) {
 				t.Errorf("Content-Type %q", ct)
 			}
 			if tt.wantBody != "" {
-				if got := compactJSON(t, w.Body.Bytes()); got != tt.wantBody {
+				if got := querytest.CompactJSON(t, w.Body.Bytes()); got != tt.wantBody {
 					t.Errorf("body\n got %s\nwant %s", got, tt.wantBody)
 				}
 			}
@@ -233,19 +226,19 @@ func TestRoutes(t *testing.T) {
 }
 
 func TestPrettyPrint(t *testing.T) {
-	h := newTestServer(&fakeQuerier{services: []string{"a"}}, Options{})
-	w := get(t, h, "/api/services?prettyPrint=1")
+	h := newTestServer(&querytest.Fake{ServiceNames: []string{"a"}}, Options{})
+	w := querytest.Get(t, h, "/api/services?prettyPrint=1")
 	if !strings.Contains(w.Body.String(), "\n    \"data\"") {
 		t.Errorf("not indented with 4 spaces:\n%s", w.Body)
 	}
-	w = get(t, h, "/api/services?prettyPrint=false")
+	w = querytest.Get(t, h, "/api/services?prettyPrint=false")
 	if strings.Contains(w.Body.String(), "\n") {
 		t.Errorf("indented although prettyPrint=false:\n%s", w.Body)
 	}
 }
 
 func TestMethodNotAllowed(t *testing.T) {
-	h := newTestServer(&fakeQuerier{}, Options{})
+	h := newTestServer(&querytest.Fake{}, Options{})
 	for _, target := range []string{"/api/services", "/api/traces", "/api/v3/traces", "/api/v3/trace-summaries"} {
 		r := newRequest(http.MethodPost, target)
 		w := recorder()
@@ -286,16 +279,16 @@ func TestTenant(t *testing.T) {
 		for _, target := range targets {
 			t.Run(tt.name+" "+target, func(t *testing.T) {
 				q := goldenQuerier()
-				w := get(t, newTestServer(q, tt.opts), target, tt.header...)
+				w := querytest.Get(t, newTestServer(q, tt.opts), target, tt.header...)
 				if w.Code != tt.wantCode {
 					t.Fatalf("status %d, want %d: %s", w.Code, tt.wantCode, w.Body)
 				}
-				if tt.wantCode == 200 && q.tenant != tt.wantTenant {
-					t.Errorf("tenant %q, want %q", q.tenant, tt.wantTenant)
+				if tt.wantCode == 200 && q.Tenant() != tt.wantTenant {
+					t.Errorf("tenant %q, want %q", q.Tenant(), tt.wantTenant)
 				}
 				if tt.wantCode != 200 {
-					if len(q.calls) != 0 {
-						t.Errorf("querier called %v for a rejected request", q.calls)
+					if len(q.Calls) != 0 {
+						t.Errorf("querier called %v for a rejected request", q.Calls)
 					}
 					if !strings.Contains(w.Body.String(), tt.wantMsg) {
 						t.Errorf("body %s does not mention %q", w.Body, tt.wantMsg)
@@ -331,10 +324,10 @@ func TestErrors(t *testing.T) {
 		v3Message string // when api_v3 says it differently
 	}{
 		{"not found", fmt.Errorf("lookup: %w", query.ErrNotFound), 404, "trace not found", "", "No traces found"},
-		{"unavailable", fmt.Errorf("read block: %w: %w", query.ErrUnavailable, secret), 503, msgUnavailable, "WARN", ""},
-		{"deadline", fmt.Errorf("scan: %w", context.DeadlineExceeded), 503, msgUnavailable, "WARN", ""},
+		{"unavailable", fmt.Errorf("read block: %w: %w", query.ErrUnavailable, secret), 503, httpquery.MsgUnavailable, "WARN", ""},
+		{"deadline", fmt.Errorf("scan: %w", context.DeadlineExceeded), 503, httpquery.MsgUnavailable, "WARN", ""},
 		{"canceled", fmt.Errorf("scan: %w", context.Canceled), 0, "", "DEBUG", ""},
-		{"other", secret, 500, msgInternal, "ERROR", ""},
+		{"other", secret, 500, httpquery.MsgInternal, "ERROR", ""},
 	}
 	targets := []string{
 		"/api/services", "/api/services/s/operations", "/api/operations?service=s", "/api/traces?service=s",
@@ -350,7 +343,7 @@ func TestErrors(t *testing.T) {
 				}
 				var logs bytes.Buffer
 				logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-				w := get(t, newTestServer(&fakeQuerier{err: tt.err}, Options{Logger: logger}), target)
+				w := querytest.Get(t, newTestServer(&querytest.Fake{Err: tt.err}, Options{Logger: logger}), target)
 				if tt.wantCode == 0 {
 					if w.Body.Len() != 0 || w.Header().Get("Content-Type") != "" {
 						t.Errorf("wrote %d %q to a client that went away", w.Code, w.Body)
@@ -369,7 +362,7 @@ func TestErrors(t *testing.T) {
 					} else {
 						want = fmt.Sprintf(`{"data":null,"total":0,"limit":0,"offset":0,"errors":[{"code":%d,"msg":%q}]}`, tt.wantCode, msg)
 					}
-					if got := compactJSON(t, w.Body.Bytes()); got != want {
+					if got := querytest.CompactJSON(t, w.Body.Bytes()); got != want {
 						t.Errorf("body\n got %s\nwant %s", got, want)
 					}
 				}
@@ -392,7 +385,7 @@ func TestErrors(t *testing.T) {
 // TestClientGone checks that a cancelled request context suppresses the
 // answer even when the Querier reports something else.
 func TestClientGone(t *testing.T) {
-	h := newTestServer(&fakeQuerier{err: fmt.Errorf("wrapped: %w", query.ErrUnavailable)}, Options{})
+	h := newTestServer(&querytest.Fake{Err: fmt.Errorf("wrapped: %w", query.ErrUnavailable)}, Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	r := newRequest(http.MethodGet, "/api/services").WithContext(ctx)

@@ -20,5 +20,7 @@
 // client input, never trust a query parameter it has not validated, and
 // never leak internal error text to clients (unexpected errors are logged
 // and answered with a generic 500). Errors are mapped to HTTP status codes
-// in exactly one place (classify in errors.go).
+// in exactly one place, httpquery.Classify, which zipkinapi shares; this
+// package only shapes the error bodies (the classic envelope's errors
+// array, api_v3's error object and its "No traces found").
 package jaegerapi

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/tracelake/tracelake/query"
+	"github.com/tracelake/tracelake/query/httpquery"
+	"github.com/tracelake/tracelake/query/querytest"
 )
 
 var fuzzSeeds = []string{
@@ -34,7 +36,7 @@ func FuzzParseTraceQuery(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add(s)
 	}
-	a := New(&fakeQuerier{}, Options{Now: func() time.Time { return fixedNow }, MaxLimit: 50})
+	a := New(&querytest.Fake{}, Options{Now: func() time.Time { return fixedNow }, MaxLimit: 50})
 	f.Fuzz(func(t *testing.T, raw string) {
 		v, _ := url.ParseQuery(raw) // keeps what parsed before an error
 		if req, err := a.parseV1Search(v); err == nil {
@@ -42,12 +44,12 @@ func FuzzParseTraceQuery(f *testing.F) {
 			if len(req.traceIDs) > a.opts.MaxLimit {
 				t.Errorf("v1: %d trace IDs accepted", len(req.traceIDs))
 			}
-		} else if _, ok := err.(*paramError); !ok {
+		} else if _, ok := err.(*httpquery.ParamError); !ok {
 			t.Errorf("v1: %T is not a parameter error: %v", err, err)
 		}
 		if q, err := a.parseV3Query(v); err == nil {
 			checkQuery(t, "v3", q, a.opts.MaxLimit)
-		} else if _, ok := err.(*paramError); !ok {
+		} else if _, ok := err.(*httpquery.ParamError); !ok {
 			t.Errorf("v3: %T is not a parameter error: %v", err, err)
 		}
 		if tr, err := parseV1TraceWindow(v); err == nil && !tr.Start.IsZero() && !tr.End.IsZero() && !tr.Start.Before(tr.End) {
@@ -103,8 +105,8 @@ func FuzzHandlers(f *testing.F) {
 	f.Add(uint8(4), "4bf92f3577b34da6a3ce929d0e0e4736?start=1&end=0")
 	f.Add(uint8(8), "abcd?startTime=x")
 	q := goldenQuerier()
-	q.services = []string{"frontend"}
-	q.ops = sampleOps
+	q.ServiceNames = []string{"frontend"}
+	q.Ops = sampleOps
 	h := newTestServer(q, Options{})
 	f.Fuzz(func(t *testing.T, route uint8, arg string) {
 		target := strings.Replace(routes[int(route)%len(routes)], "%s", arg, 1)

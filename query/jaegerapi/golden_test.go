@@ -3,91 +3,25 @@ package jaegerapi
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/tracelake/tracelake/query/querytest"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden.json from the current output")
-
 // newTestServer serves a over a fake clock.
-func newTestServer(f *fakeQuerier, opts Options) http.Handler {
+func newTestServer(f *querytest.Fake, opts Options) http.Handler {
 	if opts.Now == nil {
 		opts.Now = func() time.Time { return fixedNow }
 	}
 	mux := http.NewServeMux()
 	New(f, opts).Register(mux)
 	return mux
-}
-
-// get sends a GET for target with optional header key/value pairs.
-func get(t *testing.T, h http.Handler, target string, header ...string) *httptest.ResponseRecorder {
-	t.Helper()
-	r := httptest.NewRequest(http.MethodGet, target, nil)
-	for i := 0; i+1 < len(header); i += 2 {
-		r.Header.Add(header[i], header[i+1])
-	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	return w
-}
-
-// checkGolden compares body, indented, with testdata/name.golden.json.
-func checkGolden(t *testing.T, name string, body []byte) {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, body, "", "  "); err != nil {
-		t.Fatalf("%s: answer is not JSON: %v\n%s", name, err, body)
-	}
-	buf.WriteByte('\n')
-	path := filepath.Join("testdata", name+".golden.json")
-	if *update {
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(buf.Bytes(), want) {
-		t.Errorf("%s differs from %s (run go test -update after checking the change)\n%s", name, path, lineDiff(string(want), buf.String()))
-	}
-}
-
-// lineDiff shows the first differing lines of two texts.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < max(len(w), len(g)); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			return "line " + strconv.Itoa(i+1) + ":\n  want: " + wl + "\n  got:  " + gl
-		}
-	}
-	return ""
-}
-
-func goldenQuerier() *fakeQuerier {
-	return &fakeQuerier{
-		traces: map[pcommon.TraceID]ptrace.Traces{richID: richTrace(), shortID: shortTrace()},
-		found:  []ptrace.Traces{richTrace(), shortTrace()},
-	}
 }
 
 const v3Window = "query.startTimeMin=2024-05-01T11:00:00Z&query.startTimeMax=2024-05-01T12:00:00.5Z"
@@ -105,14 +39,14 @@ func TestGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w := get(t, newTestServer(goldenQuerier(), Options{}), tt.target)
+			w := querytest.Get(t, newTestServer(goldenQuerier(), Options{}), tt.target)
 			if w.Code != http.StatusOK {
 				t.Fatalf("status %d: %s", w.Code, w.Body)
 			}
 			if ct := w.Header().Get("Content-Type"); ct != "application/json" {
 				t.Errorf("Content-Type %q", ct)
 			}
-			checkGolden(t, tt.name, w.Body.Bytes())
+			querytest.GoldenJSON(t, filepath.Join("testdata", tt.name+".golden.json"), w.Body.Bytes())
 		})
 	}
 }
@@ -120,7 +54,7 @@ func TestGolden(t *testing.T) {
 // TestUITraceSemantics checks the properties the golden file is meant to
 // show, so that a careless -update cannot bless a regression.
 func TestUITraceSemantics(t *testing.T) {
-	w := get(t, newTestServer(goldenQuerier(), Options{}), "/api/traces/4bf92f3577b34da6a3ce929d0e0e4736")
+	w := querytest.Get(t, newTestServer(goldenQuerier(), Options{}), "/api/traces/4bf92f3577b34da6a3ce929d0e0e4736")
 	var env struct {
 		Data []uiTrace `json:"data"`
 	}

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/tracelake/tracelake/query"
+	"github.com/tracelake/tracelake/query/httpquery"
 )
 
 // Parameter names of the classic API (Jaeger's query_parser.go and
@@ -98,7 +99,7 @@ func (a *API) parseV1Search(v url.Values) (v1SearchRequest, error) {
 		return req, err
 	}
 	if hasStart && hasEnd && start.After(end) {
-		return req, paramErrorf("invalid parameters: %q (%s) is after %q (%s)", paramStart, v.Get(paramStart), paramEnd, v.Get(paramEnd))
+		return req, httpquery.ParamErrorf("invalid parameters: %q (%s) is after %q (%s)", paramStart, v.Get(paramStart), paramEnd, v.Get(paramEnd))
 	}
 	if hasStart || hasEnd {
 		req.within = inclusiveRange(start, end, hasStart, hasEnd, time.Microsecond)
@@ -120,7 +121,7 @@ func (a *API) parseV1Search(v url.Values) (v1SearchRequest, error) {
 		}
 	}
 	if start.After(end) { // e.g. a start in the future and no end
-		return req, paramErrorf("invalid parameters: %q (%s) is after %q (%d, now)", paramStart, v.Get(paramStart), paramEnd, end.UnixMicro())
+		return req, httpquery.ParamErrorf("invalid parameters: %q (%s) is after %q (%d, now)", paramStart, v.Get(paramStart), paramEnd, end.UnixMicro())
 	}
 
 	attrs, err := parseTags(v[paramTag], v[paramTags])
@@ -151,7 +152,7 @@ func (a *API) parseV1Search(v url.Values) (v1SearchRequest, error) {
 		}
 	}
 	if len(req.traceIDs) > a.opts.MaxLimit {
-		return req, paramErrorf("too many %q parameters: %d given, at most %d are allowed", paramTraceID, len(req.traceIDs), a.opts.MaxLimit)
+		return req, httpquery.ParamErrorf("too many %q parameters: %d given, at most %d are allowed", paramTraceID, len(req.traceIDs), a.opts.MaxLimit)
 	}
 
 	req.query = query.TraceQuery{
@@ -180,7 +181,7 @@ func parseV1TraceWindow(v url.Values) (query.TimeRange, error) {
 		return query.TimeRange{}, err
 	}
 	if hasStart && hasEnd && start.After(end) {
-		return query.TimeRange{}, paramErrorf("invalid parameters: %q (%s) is after %q (%s)", paramStart, v.Get(paramStart), paramEnd, v.Get(paramEnd))
+		return query.TimeRange{}, httpquery.ParamErrorf("invalid parameters: %q (%s) is after %q (%s)", paramStart, v.Get(paramStart), paramEnd, v.Get(paramEnd))
 	}
 	// raw asks Jaeger to skip its adjusters; tracelake has none to skip.
 	if _, _, err := parseBool(v, paramRaw); err != nil {
@@ -213,7 +214,7 @@ func (a *API) parseV3Query(v url.Values) (query.TraceQuery, error) {
 	minStr, minName := getParam(v, v3StartTimeMin)
 	maxStr, maxName := getParam(v, v3StartTimeMax)
 	if minStr == "" || maxStr == "" {
-		return q, paramErrorf("parameters %q and %q are required", v3StartTimeMin[0], v3StartTimeMax[0])
+		return q, httpquery.ParamErrorf("parameters %q and %q are required", v3StartTimeMin[0], v3StartTimeMax[0])
 	}
 	tmin, err := parseRFC3339(minName, minStr)
 	if err != nil {
@@ -224,7 +225,7 @@ func (a *API) parseV3Query(v url.Values) (query.TraceQuery, error) {
 		return q, err
 	}
 	if !tmin.Before(tmax) {
-		return q, paramErrorf("invalid parameters: %q (%s) must be before %q (%s)", minName, minStr, maxName, maxStr)
+		return q, httpquery.ParamErrorf("invalid parameters: %q (%s) must be before %q (%s)", minName, minStr, maxName, maxStr)
 	}
 	q.StartMin = tmin
 	// Jaeger's backends treat start_time_max as inclusive; StartMax is not.
@@ -265,7 +266,7 @@ func parseV3TraceWindow(v url.Values) (query.TimeRange, error) {
 		hasEnd = true
 	}
 	if hasStart && hasEnd && start.After(end) {
-		return query.TimeRange{}, paramErrorf("invalid parameters: %q is after %q", v3StartTime[0], v3EndTime[0])
+		return query.TimeRange{}, httpquery.ParamErrorf("invalid parameters: %q is after %q", v3StartTime[0], v3EndTime[0])
 	}
 	if _, _, err := parseBool(v, v3RawTraces...); err != nil {
 		return query.TimeRange{}, err
@@ -293,7 +294,7 @@ func parseSpanKind(name, s string) (string, error) {
 	case "", "server", "client", "producer", "consumer", "internal":
 		return s, nil
 	}
-	return "", badParam(name, s, "must be one of server, client, producer, consumer, internal")
+	return "", httpquery.BadParam(name, s, "must be one of server, client, producer, consumer, internal")
 }
 
 // getParam returns the first non-empty value among names, and the name
@@ -312,11 +313,11 @@ func getParam(v url.Values, names []string) (value, name string) {
 // with zeros to 128 bits, so a 64-bit Zipkin ID has zero high bits.
 func parseTraceID(name, s string) (pcommon.TraceID, error) {
 	if s == "" || len(s) > 32 {
-		return pcommon.TraceID{}, badParam(name, s, "a trace ID is 1 to 32 hexadecimal characters")
+		return pcommon.TraceID{}, httpquery.BadParam(name, s, "a trace ID is 1 to 32 hexadecimal characters")
 	}
 	mid, err := model.TraceIDFromString(s)
 	if err != nil {
-		return pcommon.TraceID{}, badParam(name, s, "a trace ID is 1 to 32 hexadecimal characters")
+		return pcommon.TraceID{}, httpquery.BadParam(name, s, "a trace ID is 1 to 32 hexadecimal characters")
 	}
 	var id pcommon.TraceID
 	binary.BigEndian.PutUint64(id[:8], mid.High)
@@ -332,7 +333,7 @@ func parseMicros(v url.Values, name string) (t time.Time, ok bool, err error) {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n < 0 || n > maxMicros {
-		return time.Time{}, false, badParam(name, s, "must be a time in microseconds since the Unix epoch")
+		return time.Time{}, false, httpquery.BadParam(name, s, "must be a time in microseconds since the Unix epoch")
 	}
 	return time.UnixMicro(n).UTC(), true, nil
 }
@@ -342,10 +343,10 @@ func parseMicros(v url.Values, name string) (t time.Time, ok bool, err error) {
 func parseRFC3339(name, s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return time.Time{}, badParam(name, s, "must be an RFC 3339 time such as 2024-05-01T12:00:00.123456789Z")
+		return time.Time{}, httpquery.BadParam(name, s, "must be an RFC 3339 time such as 2024-05-01T12:00:00.123456789Z")
 	}
 	if t.Before(minTime) || t.After(maxTime) {
-		return time.Time{}, badParam(name, s, "must be between the years 1678 and 2262")
+		return time.Time{}, httpquery.BadParam(name, s, "must be between the years 1678 and 2262")
 	}
 	return t.UTC(), nil
 }
@@ -364,17 +365,17 @@ func parseLookback(s string) (time.Duration, error) {
 			per *= 7
 		}
 		if err != nil || n <= 0 || n > int64(math.MaxInt64/per) {
-			return 0, badParam(paramLookback, s, reason)
+			return 0, httpquery.BadParam(paramLookback, s, reason)
 		}
 		d = time.Duration(n) * per
 	default:
 		var err error
 		if d, err = time.ParseDuration(s); err != nil {
-			return 0, badParam(paramLookback, s, reason)
+			return 0, httpquery.BadParam(paramLookback, s, reason)
 		}
 	}
 	if d <= 0 {
-		return 0, badParam(paramLookback, s, reason)
+		return 0, httpquery.BadParam(paramLookback, s, reason)
 	}
 	return d, nil
 }
@@ -387,7 +388,7 @@ func (a *API) parseLimit(name, s string) (int, error) {
 	}
 	n, err := strconv.ParseInt(s, 10, 32)
 	if err != nil || n <= 0 {
-		return 0, badParam(name, s, "must be a positive integer")
+		return 0, httpquery.BadParam(name, s, "must be a positive integer")
 	}
 	return min(int(n), a.opts.MaxLimit), nil
 }
@@ -402,7 +403,7 @@ func parseDurations(v url.Values, minNames, maxNames []string) (lo, hi time.Dura
 		}
 		d, err := time.ParseDuration(s)
 		if err != nil || d < 0 {
-			return 0, name, badParam(name, s, `must be a non-negative duration such as "1.2ms", "500us" or "1s"`)
+			return 0, name, httpquery.BadParam(name, s, `must be a non-negative duration such as "1.2ms", "500us" or "1s"`)
 		}
 		return d, name, nil
 	}
@@ -415,7 +416,7 @@ func parseDurations(v url.Values, minNames, maxNames []string) (lo, hi time.Dura
 		return 0, 0, err
 	}
 	if lo != 0 && hi != 0 && hi < lo {
-		return 0, 0, paramErrorf("invalid parameters: %q (%s) must not be greater than %q (%s)", loName, v.Get(loName), hiName, v.Get(hiName))
+		return 0, 0, httpquery.ParamErrorf("invalid parameters: %q (%s) must not be greater than %q (%s)", loName, v.Get(loName), hiName, v.Get(hiName))
 	}
 	return lo, hi, nil
 }
@@ -428,7 +429,7 @@ func parseBool(v url.Values, names ...string) (b, ok bool, err error) {
 	}
 	b, err = strconv.ParseBool(s)
 	if err != nil {
-		return false, false, badParam(name, s, "must be true or false")
+		return false, false, httpquery.BadParam(name, s, "must be true or false")
 	}
 	return b, true, nil
 }
@@ -441,7 +442,7 @@ func parseTags(simple, jsonMaps []string) (map[string]string, error) {
 	for _, t := range simple {
 		key, value, ok := strings.Cut(t, ":")
 		if !ok || key == "" {
-			return nil, badParam(paramTag, t, "must be key:value")
+			return nil, httpquery.BadParam(paramTag, t, "must be key:value")
 		}
 		if attrs == nil {
 			attrs = make(map[string]string)
@@ -465,11 +466,11 @@ func parseTags(simple, jsonMaps []string) (map[string]string, error) {
 func parseAttributeJSON(name, s string) (map[string]string, error) {
 	var m map[string]string
 	if err := json.Unmarshal([]byte(s), &m); err != nil {
-		return nil, badParam(name, s, `must be a JSON object of strings such as {"http.status_code":"500"}`)
+		return nil, httpquery.BadParam(name, s, `must be a JSON object of strings such as {"http.status_code":"500"}`)
 	}
 	for k := range m {
 		if k == "" {
-			return nil, badParam(name, s, "attribute keys must not be empty")
+			return nil, httpquery.BadParam(name, s, "attribute keys must not be empty")
 		}
 	}
 	return m, nil

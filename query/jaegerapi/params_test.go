@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/tracelake/tracelake/query"
+	"github.com/tracelake/tracelake/query/querytest"
 )
 
 // micro renders t as the classic API's start/end parameters.
@@ -80,16 +81,16 @@ func TestV1SearchParams(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			q := &fakeQuerier{}
-			w := get(t, newTestServer(q, tt.opts), "/api/traces?"+tt.query)
+			q := &querytest.Fake{}
+			w := querytest.Get(t, newTestServer(q, tt.opts), "/api/traces?"+tt.query)
 			if w.Code != 200 {
 				t.Fatalf("status %d: %s", w.Code, w.Body)
 			}
-			if q.query == nil {
-				t.Fatal("FindTraces not called")
+			if len(q.Queries) != 1 {
+				t.Fatalf("FindTraces called %d times, want once", len(q.Queries))
 			}
-			if !reflect.DeepEqual(*q.query, tt.want) {
-				t.Errorf("query\n got %+v\nwant %+v", *q.query, tt.want)
+			if !reflect.DeepEqual(q.Queries[0], tt.want) {
+				t.Errorf("query\n got %+v\nwant %+v", q.Queries[0], tt.want)
 			}
 		})
 	}
@@ -114,17 +115,17 @@ func TestV1SearchByTraceID(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			q := goldenQuerier()
-			w := get(t, newTestServer(q, Options{}), "/api/traces?"+tt.query)
+			w := querytest.Get(t, newTestServer(q, Options{}), "/api/traces?"+tt.query)
 			if w.Code != 200 {
 				t.Fatalf("status %d: %s", w.Code, w.Body)
 			}
-			if q.query != nil {
+			if len(q.Queries) != 0 {
 				t.Error("FindTraces called for a lookup by ID")
 			}
-			if !reflect.DeepEqual(q.ids, tt.wantIDs) {
-				t.Errorf("IDs %v, want %v", q.ids, tt.wantIDs)
+			if !reflect.DeepEqual(q.IDs, tt.wantIDs) {
+				t.Errorf("IDs %v, want %v", q.IDs, tt.wantIDs)
 			}
-			for _, within := range q.within {
+			for _, within := range q.Within {
 				if within != tt.wantWithin {
 					t.Errorf("within %+v, want %+v", within, tt.wantWithin)
 				}
@@ -183,7 +184,7 @@ func TestV1BadParams(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			q := goldenQuerier()
-			w := get(t, newTestServer(q, Options{MaxLimit: 2}), tt.target)
+			w := querytest.Get(t, newTestServer(q, Options{MaxLimit: 2}), tt.target)
 			if w.Code != 400 {
 				t.Fatalf("status %d, want 400: %s", w.Code, w.Body)
 			}
@@ -196,8 +197,8 @@ func TestV1BadParams(t *testing.T) {
 					t.Errorf("message %q does not mention %s", env.Errors[0].Msg, m)
 				}
 			}
-			if len(q.calls) != 0 {
-				t.Errorf("querier called: %v", q.calls)
+			if len(q.Calls) != 0 {
+				t.Errorf("querier called: %v", q.Calls)
 			}
 		})
 	}
@@ -207,13 +208,13 @@ func TestV1TraceWindow(t *testing.T) {
 	start := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
 	end := time.Date(2024, 5, 1, 11, 0, 0, 0, time.UTC)
 	q := goldenQuerier()
-	w := get(t, newTestServer(q, Options{}), "/api/traces/4bf92f3577b34da6a3ce929d0e0e4736?raw=true&start="+micro(start)+"&end="+micro(end))
+	w := querytest.Get(t, newTestServer(q, Options{}), "/api/traces/4bf92f3577b34da6a3ce929d0e0e4736?raw=true&start="+micro(start)+"&end="+micro(end))
 	if w.Code != 200 {
 		t.Fatalf("status %d: %s", w.Code, w.Body)
 	}
 	want := query.TimeRange{Start: start, End: end.Add(time.Microsecond)}
-	if len(q.within) != 1 || q.within[0] != want {
-		t.Errorf("within %+v, want %+v", q.within, want)
+	if len(q.Within) != 1 || q.Within[0] != want {
+		t.Errorf("within %+v, want %+v", q.Within, want)
 	}
 }
 
@@ -258,14 +259,14 @@ func TestV3QueryParams(t *testing.T) {
 		for _, route := range []string{"/api/v3/traces?", "/api/v3/trace-summaries?"} {
 			t.Run(tt.name+" "+route, func(t *testing.T) {
 				q := goldenQuerier()
-				w := get(t, newTestServer(q, Options{}), route+tt.query)
+				w := querytest.Get(t, newTestServer(q, Options{}), route+tt.query)
 				if w.Code != 200 {
 					t.Fatalf("status %d: %s", w.Code, w.Body)
 				}
-				if q.query == nil {
-					t.Fatal("FindTraces not called")
+				if len(q.Queries) != 1 {
+					t.Fatalf("FindTraces called %d times, want once", len(q.Queries))
 				}
-				got := *q.query
+				got := q.Queries[0]
 				if !got.StartMin.Equal(tt.want.StartMin) || !got.StartMax.Equal(tt.want.StartMax) {
 					t.Errorf("window [%v, %v), want [%v, %v)", got.StartMin, got.StartMax, tt.want.StartMin, tt.want.StartMax)
 				}
@@ -307,7 +308,7 @@ func TestV3BadParams(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			q := goldenQuerier()
-			w := get(t, newTestServer(q, Options{}), tt.target)
+			w := querytest.Get(t, newTestServer(q, Options{}), tt.target)
 			if w.Code != 400 {
 				t.Fatalf("status %d, want 400: %s", w.Code, w.Body)
 			}
@@ -320,8 +321,8 @@ func TestV3BadParams(t *testing.T) {
 					t.Errorf("message %q does not mention %s", body.Error.Message, m)
 				}
 			}
-			if len(q.calls) != 0 {
-				t.Errorf("querier called: %v", q.calls)
+			if len(q.Calls) != 0 {
+				t.Errorf("querier called: %v", q.Calls)
 			}
 		})
 	}
@@ -341,12 +342,12 @@ func TestV3TraceWindow(t *testing.T) {
 	}
 	for _, tt := range tests {
 		q := goldenQuerier()
-		w := get(t, newTestServer(q, Options{}), "/api/v3/traces/4bf92f3577b34da6a3ce929d0e0e4736?"+tt.query)
+		w := querytest.Get(t, newTestServer(q, Options{}), "/api/v3/traces/4bf92f3577b34da6a3ce929d0e0e4736?"+tt.query)
 		if w.Code != 200 {
 			t.Fatalf("%s: status %d: %s", tt.query, w.Code, w.Body)
 		}
-		if len(q.within) != 1 || !q.within[0].Start.Equal(tt.want.Start) || !q.within[0].End.Equal(tt.want.End) {
-			t.Errorf("%s: within %+v, want %+v", tt.query, q.within, tt.want)
+		if len(q.Within) != 1 || !q.Within[0].Start.Equal(tt.want.Start) || !q.Within[0].End.Equal(tt.want.End) {
+			t.Errorf("%s: within %+v, want %+v", tt.query, q.Within, tt.want)
 		}
 	}
 }

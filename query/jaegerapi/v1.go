@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/tracelake/tracelake/query"
+	"github.com/tracelake/tracelake/query/httpquery"
 )
 
 // The classic API (Jaeger's cmd/jaeger/internal/extension/jaegerquery/
@@ -36,7 +37,7 @@ func (a *API) v1OK(w http.ResponseWriter, r *http.Request, data any, total int, 
 }
 
 func (a *API) v1Fail(w http.ResponseWriter, r *http.Request, err error) {
-	status, msg, write := a.failed(r, err)
+	status, msg, write := httpquery.Failed(a.log, r, err)
 	if !write {
 		return
 	}
@@ -45,7 +46,7 @@ func (a *API) v1Fail(w http.ResponseWriter, r *http.Request, err error) {
 
 // v1Services serves GET /api/services: the sorted service names.
 func (a *API) v1Services(w http.ResponseWriter, r *http.Request) {
-	t, err := a.tenantOf(r)
+	t, err := a.tenants.Of(r)
 	if err != nil {
 		a.v1Fail(w, r, err)
 		return
@@ -65,7 +66,7 @@ func (a *API) v1Services(w http.ResponseWriter, r *http.Request) {
 // service's distinct operation names, of every span kind (Jaeger's
 // getOperationsLegacy).
 func (a *API) v1ServiceOperations(w http.ResponseWriter, r *http.Request) {
-	t, err := a.tenantOf(r)
+	t, err := a.tenants.Of(r)
 	if err != nil {
 		a.v1Fail(w, r, err)
 		return
@@ -90,7 +91,7 @@ func (a *API) v1ServiceOperations(w http.ResponseWriter, r *http.Request) {
 // service's operations with their span kinds; an unspecified kind is
 // reported as "" as Jaeger's classic API does. service is required.
 func (a *API) v1Operations(w http.ResponseWriter, r *http.Request) {
-	t, err := a.tenantOf(r)
+	t, err := a.tenants.Of(r)
 	if err != nil {
 		a.v1Fail(w, r, err)
 		return
@@ -98,7 +99,7 @@ func (a *API) v1Operations(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
 	service := v.Get(paramService)
 	if service == "" {
-		a.v1Fail(w, r, missingParam(paramService))
+		a.v1Fail(w, r, httpquery.MissingParam(paramService))
 		return
 	}
 	kind, err := parseSpanKind(paramSpanKind, v.Get(paramSpanKind))
@@ -123,7 +124,7 @@ func (a *API) v1Operations(w http.ResponseWriter, r *http.Request) {
 // does not exist is left out of data and reported in errors as
 // {"msg": "trace not found", "traceID": …} with status 200.
 func (a *API) v1Search(w http.ResponseWriter, r *http.Request) {
-	t, err := a.tenantOf(r)
+	t, err := a.tenants.Of(r)
 	if err != nil {
 		a.v1Fail(w, r, err)
 		return
@@ -171,7 +172,7 @@ func (a *API) v1Search(w http.ResponseWriter, r *http.Request) {
 // v1Trace serves GET /api/traces/{traceID}: data is a one-element list;
 // an unknown trace is a 404 "trace not found".
 func (a *API) v1Trace(w http.ResponseWriter, r *http.Request) {
-	t, err := a.tenantOf(r)
+	t, err := a.tenants.Of(r)
 	if err != nil {
 		a.v1Fail(w, r, err)
 		return

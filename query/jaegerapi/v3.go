@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/tracelake/tracelake/query"
+	"github.com/tracelake/tracelake/query/httpquery"
 )
 
 // api_v3 (Jaeger's cmd/jaeger/internal/extension/jaegerquery/internal/
@@ -28,7 +29,7 @@ type v3ErrorDetails struct {
 }
 
 func (a *API) v3Fail(w http.ResponseWriter, r *http.Request, err error) {
-	status, msg, write := a.failed(r, err)
+	status, msg, write := httpquery.Failed(a.log, r, err)
 	if !write {
 		return
 	}
@@ -40,7 +41,7 @@ func (a *API) v3Fail(w http.ResponseWriter, r *http.Request, err error) {
 
 // v3Services serves GET /api/v3/services: {"services": [...]}, never null.
 func (a *API) v3Services(w http.ResponseWriter, r *http.Request) {
-	t, err := a.tenantOf(r)
+	t, err := a.tenants.Of(r)
 	if err != nil {
 		a.v3Fail(w, r, err)
 		return
@@ -63,7 +64,7 @@ func (a *API) v3Services(w http.ResponseWriter, r *http.Request) {
 // unspecified span kind is reported as "internal". service is required
 // (Jaeger's OpenAPI marks it so; Jaeger itself passes "" to storage).
 func (a *API) v3Operations(w http.ResponseWriter, r *http.Request) {
-	t, err := a.tenantOf(r)
+	t, err := a.tenants.Of(r)
 	if err != nil {
 		a.v3Fail(w, r, err)
 		return
@@ -71,7 +72,7 @@ func (a *API) v3Operations(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
 	service := v.Get(paramService)
 	if service == "" {
-		a.v3Fail(w, r, missingParam(paramService))
+		a.v3Fail(w, r, httpquery.MissingParam(paramService))
 		return
 	}
 	kindStr, kindName := getParam(v, v3SpanKind)
@@ -101,7 +102,7 @@ func (a *API) v3Operations(w http.ResponseWriter, r *http.Request) {
 // v3Trace serves GET /api/v3/traces/{traceID}: {"result": TracesData};
 // an unknown trace is a 404 "No traces found", as in Jaeger.
 func (a *API) v3Trace(w http.ResponseWriter, r *http.Request) {
-	t, err := a.tenantOf(r)
+	t, err := a.tenants.Of(r)
 	if err != nil {
 		a.v3Fail(w, r, err)
 		return
@@ -135,7 +136,7 @@ func (a *API) v3FindTraces(w http.ResponseWriter, r *http.Request) {
 // v3Search runs the search a query.… request describes; on failure it has
 // answered already and ok is false.
 func (a *API) v3Search(w http.ResponseWriter, r *http.Request) (found []ptrace.Traces, ok bool) {
-	t, err := a.tenantOf(r)
+	t, err := a.tenants.Of(r)
 	if err == nil {
 		var q query.TraceQuery
 		if q, err = a.parseV3Query(r.URL.Query()); err == nil {
@@ -201,5 +202,5 @@ func (a *API) v3WriteTraces(w http.ResponseWriter, r *http.Request, traces []ptr
 	body = append(body, `{"result":`...)
 	body = append(body, otlp...)
 	body = append(body, '}')
-	writeBody(w, http.StatusOK, body)
+	httpquery.WriteBody(w, http.StatusOK, contentType, body)
 }

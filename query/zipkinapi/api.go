@@ -2,6 +2,7 @@ package zipkinapi
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -9,7 +10,7 @@ import (
 	"time"
 
 	"github.com/tracelake/tracelake/query"
-	"github.com/tracelake/tracelake/storage/tenant"
+	"github.com/tracelake/tracelake/query/httpquery"
 )
 
 // Defaults applied by New to zero Options fields, and Zipkin's fixed
@@ -17,7 +18,7 @@ import (
 const (
 	// DefaultTenantHeader is the header naming the tenant, as in Cortex,
 	// Loki, Tempo and Grafana's data sources.
-	DefaultTenantHeader = "X-Scope-OrgID"
+	DefaultTenantHeader = httpquery.DefaultTenantHeader
 	// DefaultMaxLimit caps the traces one search may ask for and the trace
 	// IDs one traceMany may name. Zipkin's traceMany splits its parameter
 	// into at most 1000 IDs; its search has no cap.
@@ -57,8 +58,8 @@ type Options struct {
 // Validate reports whether o, once defaulted, can serve requests.
 func (o Options) Validate() error {
 	o = o.withDefaults()
-	if err := tenant.Validate(o.DefaultTenant); err != nil {
-		return fmt.Errorf("default tenant: %w", err)
+	if err := o.tenants().Validate(); err != nil {
+		return err
 	}
 	for _, k := range o.AutocompleteKeys {
 		if k == "" {
@@ -68,13 +69,14 @@ func (o Options) Validate() error {
 	return nil
 }
 
+// tenants returns the tenant settings, defaulted.
+func (o Options) tenants() httpquery.Tenants {
+	return httpquery.Tenants{Header: o.TenantHeader, Default: o.DefaultTenant}.WithDefaults()
+}
+
 func (o Options) withDefaults() Options {
-	if o.TenantHeader == "" {
-		o.TenantHeader = DefaultTenantHeader
-	}
-	if o.DefaultTenant == "" {
-		o.DefaultTenant = tenant.Default
-	}
+	t := o.tenants()
+	o.TenantHeader, o.DefaultTenant = t.Header, t.Default
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -95,16 +97,17 @@ func (o Options) withDefaults() Options {
 // API serves Zipkin's query API v2 from a query.Querier. It is safe for
 // concurrent use.
 type API struct {
-	q    query.Querier
-	opts Options
-	log  *slog.Logger
+	q       query.Querier
+	opts    Options
+	tenants httpquery.Tenants
+	log     *slog.Logger
 }
 
 // New returns an API answering from q. Zero fields of opts take their
 // defaults; see Options.Validate to check a configuration up front.
 func New(q query.Querier, opts Options) *API {
 	opts = opts.withDefaults()
-	return &API{q: q, opts: opts, log: opts.Logger}
+	return &API{q: q, opts: opts, tenants: opts.tenants(), log: opts.Logger}
 }
 
 // Register adds the API's GET routes to mux. The POST routes Zipkin serves
@@ -131,26 +134,6 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v2/autocompleteValues", a.autocompleteValues)
 }
 
-// tenantOf returns the request's tenant: the tenant header when present,
-// the default tenant otherwise.
-func (a *API) tenantOf(r *http.Request) (string, error) {
-	values := r.Header.Values(a.opts.TenantHeader)
-	switch len(values) {
-	case 0:
-		if err := tenant.Validate(a.opts.DefaultTenant); err != nil {
-			return "", fmt.Errorf("misconfigured default tenant: %w", err)
-		}
-		return a.opts.DefaultTenant, nil
-	case 1:
-		if err := tenant.Validate(values[0]); err != nil {
-			return "", &paramError{msg: fmt.Sprintf("invalid %s header: %v", a.opts.TenantHeader, err)}
-		}
-		return values[0], nil
-	default:
-		return "", &paramError{msg: fmt.Sprintf("invalid %s header: %d values given, one tenant is allowed", a.opts.TenantHeader, len(values))}
-	}
-}
-
 // writeJSON writes v with status 200. Marshalling happens before anything
 // is written so that a value that cannot be encoded becomes a clean 500.
 func (a *API) writeJSON(w http.ResponseWriter, r *http.Request, v any) {
@@ -159,27 +142,31 @@ func (a *API) writeJSON(w http.ResponseWriter, r *http.Request, v any) {
 		a.fail(w, r, fmt.Errorf("encode response: %w", err))
 		return
 	}
-	writeBody(w, http.StatusOK, "application/json; charset=utf-8", body)
+	writeRaw(w, body)
 }
+
+// Content types of Zipkin's answers: JSON for data, plain text for errors.
+const (
+	contentJSON = "application/json; charset=utf-8"
+	contentText = "text/plain; charset=utf-8"
+)
 
 // writeRaw writes an already encoded JSON answer with status 200.
 func writeRaw(w http.ResponseWriter, body []byte) {
-	writeBody(w, http.StatusOK, "application/json; charset=utf-8", body)
+	httpquery.WriteBody(w, http.StatusOK, contentJSON, body)
 }
 
-// fail answers err as Zipkin does: a status and a plain-text message.
+// fail answers err as Zipkin does: a status and a plain-text message. The
+// status is httpquery.Classify's; an unknown trace says which, as in
+// Zipkin ("<traceId> not found").
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status, msg, write := a.failed(r, err)
+	status, msg, write := httpquery.Failed(a.log, r, err)
 	if !write {
 		return
 	}
-	writeBody(w, status, "text/plain; charset=utf-8", []byte(msg))
-}
-
-func writeBody(w http.ResponseWriter, status int, contentType string, body []byte) {
-	h := w.Header()
-	h.Set("Content-Type", contentType)
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	var nf *notFoundError
+	if status == http.StatusNotFound && errors.As(err, &nf) {
+		msg = nf.Error()
+	}
+	httpquery.WriteBody(w, status, contentText, []byte(msg))
 }

@@ -18,16 +18,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/tracelake/tracelake/query"
+	"github.com/tracelake/tracelake/query/httpquery"
+	"github.com/tracelake/tracelake/query/querytest"
 )
-
-func compactJSON(t *testing.T, b []byte) string {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, b); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, b)
-	}
-	return buf.String()
-}
 
 var sampleOps = []query.Operation{
 	{Name: "GET /checkout", SpanKind: "client"},
@@ -37,28 +30,28 @@ var sampleOps = []query.Operation{
 }
 
 func TestRoutes(t *testing.T) {
-	withData := func(t *testing.T) *fakeQuerier {
+	withData := func(t *testing.T) *querytest.Fake {
 		q := goldenQuerier(t)
-		q.services = []string{"frontend", "backend", "个人信息服务", "backend"}
-		q.ops = sampleOps
-		q.attrs = map[string][]string{
+		q.ServiceNames = []string{"frontend", "backend", "个人信息服务", "backend"}
+		q.Ops = sampleOps
+		q.Values = map[string][]string{
 			"service.peer.name": {"kafka", "backend"},
 			"peer.service":      {"Inventory", "kafka"},
 			"http.method":       {"POST", "GET"},
 		}
 		return q
 	}
-	empty := func(*testing.T) *fakeQuerier { return &fakeQuerier{} }
+	empty := func(*testing.T) *querytest.Fake { return &querytest.Fake{} }
 	autocomplete := Options{AutocompleteKeys: []string{"http.method", "env"}}
 
 	tests := []struct {
 		name     string
-		querier  func(t *testing.T) *fakeQuerier
+		querier  func(t *testing.T) *querytest.Fake
 		opts     Options
 		target   string
 		wantCode int
 		wantBody string // compact JSON for 200, plain text otherwise; empty skips the check
-		check    func(t *testing.T, q *fakeQuerier)
+		check    func(t *testing.T, q *querytest.Fake)
 	}{
 		// services
 		{
@@ -71,27 +64,27 @@ func TestRoutes(t *testing.T) {
 		{
 			name: "span names", querier: withData, target: "/api/v2/spans?serviceName=frontend",
 			wantCode: 200, wantBody: `["GET /checkout","SELECT orders","个人信息"]`,
-			check: func(t *testing.T, q *fakeQuerier) {
-				if q.opSvc != "frontend" || q.opKind != "" {
-					t.Errorf("Operations(%q, %q), want every kind of frontend", q.opSvc, q.opKind)
+			check: func(t *testing.T, q *querytest.Fake) {
+				if want := []querytest.OperationsCall{{Service: "frontend", SpanKind: ""}}; !slices.Equal(q.OperationsCalls, want) {
+					t.Errorf("Operations calls %+v, want every kind of frontend", q.OperationsCalls)
 				}
 			},
 		},
 		{
 			name: "span names non-ASCII service", querier: withData, target: "/api/v2/spans?serviceName=%E4%B8%AA%E4%BA%BA%E4%BF%A1%E6%81%AF%E6%9C%8D%E5%8A%A1",
 			wantCode: 200,
-			check: func(t *testing.T, q *fakeQuerier) {
-				if q.opSvc != "个人信息服务" {
-					t.Errorf("service %q", q.opSvc)
+			check: func(t *testing.T, q *querytest.Fake) {
+				if len(q.OperationsCalls) != 1 || q.OperationsCalls[0].Service != "个人信息服务" {
+					t.Errorf("Operations calls %+v", q.OperationsCalls)
 				}
 			},
 		},
 		{
 			name: "span names keep case", querier: withData, target: "/api/v2/spans?serviceName=Checkout+API",
 			wantCode: 200,
-			check: func(t *testing.T, q *fakeQuerier) {
-				if q.opSvc != "Checkout API" {
-					t.Errorf("service %q, want it as given", q.opSvc)
+			check: func(t *testing.T, q *querytest.Fake) {
+				if len(q.OperationsCalls) != 1 || q.OperationsCalls[0].Service != "Checkout API" {
+					t.Errorf("Operations calls %+v, want the service as given", q.OperationsCalls)
 				}
 			},
 		},
@@ -103,10 +96,10 @@ func TestRoutes(t *testing.T) {
 		{
 			name: "remote services from both keys", querier: withData, target: "/api/v2/remoteServices?serviceName=%E4%B8%AA%E4%BA%BA%E4%BF%A1%E6%81%AF%E6%9C%8D%E5%8A%A1",
 			wantCode: 200, wantBody: `["Inventory","backend","kafka"]`,
-			check: func(t *testing.T, q *fakeQuerier) {
-				want := []attrCall{{"个人信息服务", "service.peer.name"}, {"个人信息服务", "peer.service"}}
-				if !slices.Equal(q.attrCalls, want) {
-					t.Errorf("AttributeValues calls %+v, want %+v", q.attrCalls, want)
+			check: func(t *testing.T, q *querytest.Fake) {
+				want := []querytest.ValuesCall{{Service: "个人信息服务", Key: "service.peer.name"}, {Service: "个人信息服务", Key: "peer.service"}}
+				if !slices.Equal(q.ValuesCalls, want) {
+					t.Errorf("AttributeValues calls %+v, want %+v", q.ValuesCalls, want)
 				}
 			},
 		},
@@ -117,7 +110,7 @@ func TestRoutes(t *testing.T) {
 		{
 			name: "search defaults", querier: withData, target: "/api/v2/traces",
 			wantCode: 200,
-			check: func(t *testing.T, q *fakeQuerier) {
+			check: func(t *testing.T, q *querytest.Fake) {
 				want := query.TraceQuery{
 					StartMin: fixedNow.Add(-24 * time.Hour),
 					StartMax: fixedNow.Add(time.Microsecond),
@@ -130,7 +123,7 @@ func TestRoutes(t *testing.T) {
 			name: "search every parameter", querier: withData,
 			target:   "/api/v2/traces?serviceName=%E4%B8%AA%E4%BA%BA%E4%BF%A1%E6%81%AF%E6%9C%8D%E5%8A%A1&spanName=GET+%2Fcheckout&annotationQuery=http.method%3DGET+and+error+and+http.url%3D%2Fx%3Fa%3Db&minDuration=1500&maxDuration=2000000&endTs=1714560000000&lookback=3600000&limit=25",
 			wantCode: 200,
-			check: func(t *testing.T, q *fakeQuerier) {
+			check: func(t *testing.T, q *querytest.Fake) {
 				end := time.UnixMilli(1714560000000).UTC()
 				checkQueries(t, q, query.TraceQuery{
 					ServiceName:   "个人信息服务",
@@ -148,25 +141,25 @@ func TestRoutes(t *testing.T) {
 		{
 			name: "search spanName all is any", querier: withData, target: "/api/v2/traces?spanName=all",
 			wantCode: 200,
-			check: func(t *testing.T, q *fakeQuerier) {
-				if len(q.queries) != 1 || q.queries[0].OperationName != "" {
-					t.Errorf("queries %+v, want no span name", q.queries)
+			check: func(t *testing.T, q *querytest.Fake) {
+				if len(q.Queries) != 1 || q.Queries[0].OperationName != "" {
+					t.Errorf("queries %+v, want no span name", q.Queries)
 				}
 			},
 		},
 		{
 			name: "search limit capped", querier: withData, opts: Options{MaxLimit: 50}, target: "/api/v2/traces?limit=2147483647",
 			wantCode: 200,
-			check: func(t *testing.T, q *fakeQuerier) {
-				if len(q.queries) != 1 || q.queries[0].Limit != 50 {
-					t.Errorf("queries %+v, want limit 50", q.queries)
+			check: func(t *testing.T, q *querytest.Fake) {
+				if len(q.Queries) != 1 || q.Queries[0].Limit != 50 {
+					t.Errorf("queries %+v, want limit 50", q.Queries)
 				}
 			},
 		},
 		{
 			name: "search lookback before the epoch", querier: withData, target: "/api/v2/traces?endTs=1000&lookback=5000",
 			wantCode: 200,
-			check: func(t *testing.T, q *fakeQuerier) {
+			check: func(t *testing.T, q *querytest.Fake) {
 				checkQueries(t, q, query.TraceQuery{
 					StartMin: time.Unix(0, 0).UTC(),
 					StartMax: time.UnixMilli(1000).UTC().Add(time.Microsecond),
@@ -178,7 +171,7 @@ func TestRoutes(t *testing.T) {
 		{
 			name: "search by remote service asks both keys", querier: withData,
 			target: "/api/v2/traces?serviceName=frontend&remoteServiceName=backend&annotationQuery=error", wantCode: 200,
-			check: func(t *testing.T, q *fakeQuerier) {
+			check: func(t *testing.T, q *querytest.Fake) {
 				base := query.TraceQuery{
 					ServiceName:   "frontend",
 					AttributeKeys: []string{"error"},
@@ -222,9 +215,9 @@ func TestRoutes(t *testing.T) {
 		// trace
 		{
 			name: "trace 64-bit", querier: withData, target: "/api/v2/trace/463ac35c9f6413ad", wantCode: 200,
-			check: func(t *testing.T, q *fakeQuerier) {
-				if !slices.Equal(q.ids, []pcommon.TraceID{zipkinID}) || q.within[0] != (query.TimeRange{}) {
-					t.Errorf("Trace(%v, %v), want %v over all time", q.ids, q.within, zipkinID)
+			check: func(t *testing.T, q *querytest.Fake) {
+				if !slices.Equal(q.IDs, []pcommon.TraceID{zipkinID}) || q.Within[0] != (query.TimeRange{}) {
+					t.Errorf("Trace(%v, %v), want %v over all time", q.IDs, q.Within, zipkinID)
 				}
 			},
 		},
@@ -233,9 +226,9 @@ func TestRoutes(t *testing.T) {
 		{name: "trace space after ID", querier: withData, target: "/api/v2/trace/463ac35c9f6413ad%20", wantCode: 200},
 		{
 			name: "trace short ID padded", querier: empty, target: "/api/v2/trace/abcd", wantCode: 404, wantBody: `000000000000abcd not found`,
-			check: func(t *testing.T, q *fakeQuerier) {
-				if !slices.Equal(q.ids, []pcommon.TraceID{mustTraceID("0000000000000000000000000000abcd")}) {
-					t.Errorf("Trace(%v)", q.ids)
+			check: func(t *testing.T, q *querytest.Fake) {
+				if !slices.Equal(q.IDs, []pcommon.TraceID{querytest.TraceID("0000000000000000000000000000abcd")}) {
+					t.Errorf("Trace(%v)", q.IDs)
 				}
 			},
 		},
@@ -249,16 +242,16 @@ func TestRoutes(t *testing.T) {
 			wantBody: `invalid value "0000000000000000" for parameter "traceId": a trace ID is 1 to 32 hexadecimal characters, not all zeros`},
 		{name: "trace blank", querier: withData, target: "/api/v2/trace/%20", wantCode: 400,
 			wantBody: `invalid value " " for parameter "traceId": a trace ID is 1 to 32 hexadecimal characters, not all zeros`},
-		{name: "trace with no spans", querier: func(*testing.T) *fakeQuerier {
-			return &fakeQuerier{traces: map[pcommon.TraceID]ptrace.Traces{otlpID: ptrace.NewTraces()}}
+		{name: "trace with no spans", querier: func(*testing.T) *querytest.Fake {
+			return &querytest.Fake{Traces: map[pcommon.TraceID]ptrace.Traces{otlpID: ptrace.NewTraces()}}
 		}, target: "/api/v2/trace/4bf92f3577b34da6a3ce929d0e0e4736", wantCode: 404, wantBody: `4bf92f3577b34da6a3ce929d0e0e4736 not found`},
 
 		// traceMany
 		{
 			name: "trace many leaves out missing traces", querier: withData, target: "/api/v2/traceMany?traceIds=abcd,463ac35c9f6413ad", wantCode: 200,
-			check: func(t *testing.T, q *fakeQuerier) {
-				if len(q.ids) != 2 {
-					t.Errorf("Trace called for %v", q.ids)
+			check: func(t *testing.T, q *querytest.Fake) {
+				if len(q.IDs) != 2 {
+					t.Errorf("Trace called for %v", q.IDs)
 				}
 			},
 		},
@@ -289,9 +282,9 @@ func TestRoutes(t *testing.T) {
 		{
 			name: "autocomplete values", querier: withData, opts: autocomplete, target: "/api/v2/autocompleteValues?key=http.method",
 			wantCode: 200, wantBody: `["GET","POST"]`,
-			check: func(t *testing.T, q *fakeQuerier) {
-				if want := []attrCall{{"", "http.method"}}; !slices.Equal(q.attrCalls, want) {
-					t.Errorf("AttributeValues calls %+v, want %+v", q.attrCalls, want)
+			check: func(t *testing.T, q *querytest.Fake) {
+				if want := []querytest.ValuesCall{{Service: "", Key: "http.method"}}; !slices.Equal(q.ValuesCalls, want) {
+					t.Errorf("AttributeValues calls %+v, want %+v", q.ValuesCalls, want)
 				}
 			},
 		},
@@ -299,9 +292,9 @@ func TestRoutes(t *testing.T) {
 		{
 			name: "autocomplete values of an unconfigured key", querier: withData, target: "/api/v2/autocompleteValues?key=http.method",
 			wantCode: 200, wantBody: `[]`,
-			check: func(t *testing.T, q *fakeQuerier) {
-				if len(q.calls) != 0 {
-					t.Errorf("Querier called: %v", q.calls)
+			check: func(t *testing.T, q *querytest.Fake) {
+				if len(q.Calls) != 0 {
+					t.Errorf("Querier called: %v", q.Calls)
 				}
 			},
 		},
@@ -310,17 +303,17 @@ func TestRoutes(t *testing.T) {
 		// tenants
 		{
 			name: "default tenant", querier: withData, target: "/api/v2/services", wantCode: 200,
-			check: func(t *testing.T, q *fakeQuerier) {
-				if q.tenant != "single-tenant" {
-					t.Errorf("tenant %q", q.tenant)
+			check: func(t *testing.T, q *querytest.Fake) {
+				if q.Tenant() != "single-tenant" {
+					t.Errorf("tenant %q", q.Tenant())
 				}
 			},
 		},
 		{
 			name: "configured default tenant", querier: withData, opts: Options{DefaultTenant: "acme"}, target: "/api/v2/services", wantCode: 200,
-			check: func(t *testing.T, q *fakeQuerier) {
-				if q.tenant != "acme" {
-					t.Errorf("tenant %q", q.tenant)
+			check: func(t *testing.T, q *querytest.Fake) {
+				if q.Tenant() != "acme" {
+					t.Errorf("tenant %q", q.Tenant())
 				}
 			},
 		},
@@ -329,7 +322,7 @@ func TestRoutes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			q := tt.querier(t)
-			w := get(t, newTestServer(q, tt.opts), tt.target)
+			w := querytest.Get(t, newTestServer(q, tt.opts), tt.target)
 			if w.Code != tt.wantCode {
 				t.Fatalf("status %d, want %d: %s", w.Code, tt.wantCode, w.Body)
 			}
@@ -339,7 +332,7 @@ func TestRoutes(t *testing.T) {
 					t.Errorf("Content-Type %q", ct)
 				}
 				if tt.wantBody != "" {
-					if got := compactJSON(t, w.Body.Bytes()); got != tt.wantBody {
+					if got := querytest.CompactJSON(t, w.Body.Bytes()); got != tt.wantBody {
 						t.Errorf("body\n got %s\nwant %s", got, tt.wantBody)
 					}
 				}
@@ -359,9 +352,9 @@ func TestRoutes(t *testing.T) {
 }
 
 // checkQueries compares the searches the Querier received with want.
-func checkQueries(t *testing.T, q *fakeQuerier, want ...query.TraceQuery) {
+func checkQueries(t *testing.T, q *querytest.Fake, want ...query.TraceQuery) {
 	t.Helper()
-	got, _ := json.Marshal(q.queries)
+	got, _ := json.Marshal(q.Queries)
 	w, _ := json.Marshal(want)
 	if !bytes.Equal(got, w) {
 		t.Errorf("queries\n got %s\nwant %s", got, w)
@@ -371,7 +364,7 @@ func checkQueries(t *testing.T, q *fakeQuerier, want ...query.TraceQuery) {
 func TestSearchByRemoteServiceMerges(t *testing.T) {
 	// Each key finds one trace and both find the Zipkin one: the answer
 	// is both traces once each, newest first.
-	q := &fakeQuerier{foundBy: func(tq query.TraceQuery) []ptrace.Traces {
+	q := &querytest.Fake{FoundBy: func(tq query.TraceQuery) []ptrace.Traces {
 		if tq.Attributes["peer.service"] != "" {
 			return []ptrace.Traces{otlpTrace(), zipkinTrace(t)}
 		}
@@ -384,7 +377,7 @@ func TestSearchByRemoteServiceMerges(t *testing.T) {
 		{"10", []string{"4bf92f3577b34da6a3ce929d0e0e4736", "463ac35c9f6413ad"}},
 		{"1", []string{"4bf92f3577b34da6a3ce929d0e0e4736"}},
 	} {
-		w := get(t, newTestServer(q, Options{}), "/api/v2/traces?remoteServiceName=inventory&limit="+tc.limit)
+		w := querytest.Get(t, newTestServer(q, Options{}), "/api/v2/traces?remoteServiceName=inventory&limit="+tc.limit)
 		var traces [][]struct {
 			TraceID string `json:"traceId"`
 		}
@@ -402,10 +395,10 @@ func TestSearchByRemoteServiceMerges(t *testing.T) {
 
 	// An annotationQuery naming another remote service under one key
 	// leaves only the other key to search.
-	q = &fakeQuerier{}
-	get(t, newTestServer(q, Options{}), "/api/v2/traces?remoteServiceName=a&annotationQuery=peer.service%3Db")
-	if len(q.queries) != 1 || q.queries[0].Attributes["service.peer.name"] != "a" || q.queries[0].Attributes["peer.service"] != "b" {
-		t.Errorf("queries %+v", q.queries)
+	q = &querytest.Fake{}
+	querytest.Get(t, newTestServer(q, Options{}), "/api/v2/traces?remoteServiceName=a&annotationQuery=peer.service%3Db")
+	if len(q.Queries) != 1 || q.Queries[0].Attributes["service.peer.name"] != "a" || q.Queries[0].Attributes["peer.service"] != "b" {
+		t.Errorf("queries %+v", q.Queries)
 	}
 }
 
@@ -460,7 +453,7 @@ func TestTenantHeader(t *testing.T) {
 			t.Run(tt.name+" "+route, func(t *testing.T) {
 				q := goldenQuerier(t)
 				tt.opts.AutocompleteKeys = []string{"k"}
-				w := get(t, newTestServer(q, tt.opts), route, tt.header...)
+				w := querytest.Get(t, newTestServer(q, tt.opts), route, tt.header...)
 				if w.Code == 404 && tt.wantCode == 200 && strings.HasPrefix(route, "/api/v2/trace/") {
 					w.Code = 200 // the trace does not exist; the tenant is what counts
 				}
@@ -468,16 +461,16 @@ func TestTenantHeader(t *testing.T) {
 					t.Fatalf("status %d, want %d: %s", w.Code, tt.wantCode, w.Body)
 				}
 				if tt.wantCode == 200 {
-					if len(q.calls) > 0 && q.tenant != tt.want {
-						t.Errorf("tenant %q, want %q", q.tenant, tt.want)
+					if len(q.Calls) > 0 && q.Tenant() != tt.want {
+						t.Errorf("tenant %q, want %q", q.Tenant(), tt.want)
 					}
 					return
 				}
 				if got := w.Body.String(); got != tt.want {
 					t.Errorf("body %q, want %q", got, tt.want)
 				}
-				if len(q.calls) != 0 {
-					t.Errorf("Querier called with a bad tenant: %v", q.calls)
+				if len(q.Calls) != 0 {
+					t.Errorf("Querier called with a bad tenant: %v", q.Calls)
 				}
 			})
 		}
@@ -498,17 +491,17 @@ func TestErrors(t *testing.T) {
 		wantBody string
 		wantLog  string
 	}{
-		{"unavailable", fmt.Errorf("read block: %w: %w", query.ErrUnavailable, secret), 503, msgUnavailable, "WARN"},
-		{"deadline", fmt.Errorf("read block: %w", context.DeadlineExceeded), 503, msgUnavailable, "WARN"},
-		{"unexpected", secret, 500, msgInternal, "ERROR"},
+		{"unavailable", fmt.Errorf("read block: %w: %w", query.ErrUnavailable, secret), 503, httpquery.MsgUnavailable, "WARN"},
+		{"deadline", fmt.Errorf("read block: %w", context.DeadlineExceeded), 503, httpquery.MsgUnavailable, "WARN"},
+		{"unexpected", secret, 500, httpquery.MsgInternal, "ERROR"},
 	}
 	for _, tt := range tests {
 		for _, route := range routes {
 			t.Run(tt.name+" "+route, func(t *testing.T) {
 				var logs bytes.Buffer
 				log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-				q := &fakeQuerier{err: tt.err}
-				w := get(t, newTestServer(q, Options{Logger: log, AutocompleteKeys: []string{"k"}}), route)
+				q := &querytest.Fake{Err: tt.err}
+				w := querytest.Get(t, newTestServer(q, Options{Logger: log, AutocompleteKeys: []string{"k"}}), route)
 				if w.Code != tt.wantCode || w.Body.String() != tt.wantBody {
 					t.Errorf("got %d %q, want %d %q", w.Code, w.Body, tt.wantCode, tt.wantBody)
 				}
@@ -529,7 +522,7 @@ func TestClientGone(t *testing.T) {
 	for _, qerr := range []error{context.Canceled, query.ErrUnavailable, errors.New("boom")} {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		q := &fakeQuerier{err: qerr}
+		q := &querytest.Fake{Err: qerr}
 		r := httptest.NewRequest(http.MethodGet, "/api/v2/services", nil).WithContext(ctx)
 		w := httptest.NewRecorder()
 		newTestServer(q, Options{}).ServeHTTP(w, r)
@@ -550,7 +543,7 @@ func TestOptions(t *testing.T) {
 		t.Error("empty autocomplete key accepted")
 	}
 	keys := []string{"b", "a", "b"}
-	a := New(&fakeQuerier{}, Options{AutocompleteKeys: keys})
+	a := New(&querytest.Fake{}, Options{AutocompleteKeys: keys})
 	keys[0] = "z"
 	if !slices.Equal(a.opts.AutocompleteKeys, []string{"a", "b"}) {
 		t.Errorf("autocomplete keys %v, want a private sorted copy", a.opts.AutocompleteKeys)
@@ -564,8 +557,8 @@ func TestOptions(t *testing.T) {
 // the query and in the answer.
 func TestServer(t *testing.T) {
 	q := goldenQuerier(t)
-	q.services = []string{"个人信息服务"}
-	q.ops = sampleOps
+	q.ServiceNames = []string{"个人信息服务"}
+	q.Ops = sampleOps
 	srv := httptest.NewServer(newTestServer(q, Options{}))
 	defer srv.Close()
 	client := srv.Client()
@@ -586,8 +579,8 @@ func TestServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	if res.StatusCode != 200 || q.opSvc != "个人信息服务" {
-		t.Errorf("status %d, service %q", res.StatusCode, q.opSvc)
+	if want := []querytest.OperationsCall{{Service: "个人信息服务"}}; res.StatusCode != 200 || !slices.Equal(q.OperationsCalls, want) {
+		t.Errorf("status %d, Operations calls %+v", res.StatusCode, q.OperationsCalls)
 	}
 
 	res, err = client.Get(srv.URL + "/api/v2/trace/463ac35c9f6413ad")

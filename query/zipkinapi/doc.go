@@ -64,5 +64,7 @@
 // panic on client input, never trust a parameter it has not validated, and
 // never leak internal error text to clients (unexpected errors are logged
 // and answered with a generic 500). Errors are mapped to HTTP statuses in
-// exactly one place (classify in errors.go).
+// exactly one place, httpquery.Classify, which jaegerapi shares; this
+// package only writes them as Zipkin does (plain text, and
+// "<traceId> not found" for an unknown trace).
 package zipkinapi

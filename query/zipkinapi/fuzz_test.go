@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tracelake/tracelake/query/httpquery"
+	"github.com/tracelake/tracelake/query/querytest"
 )
 
 // FuzzParseTracesQuery feeds arbitrary query strings to the parameter
@@ -17,8 +20,8 @@ import (
 func FuzzParseTracesQuery(f *testing.F) {
 	f.Add("serviceName=frontend&spanName=get&annotationQuery=http.method%3DGET+and+error&minDuration=1&maxDuration=2&endTs=1714560000000&lookback=3600000&limit=10")
 	const maxLimit = 50
-	a := New(&fakeQuerier{}, Options{Now: func() time.Time { return fixedNow }, MaxLimit: maxLimit})
-	h := newTestServer(&fakeQuerier{}, Options{MaxLimit: maxLimit})
+	a := New(&querytest.Fake{}, Options{Now: func() time.Time { return fixedNow }, MaxLimit: maxLimit})
+	h := newTestServer(&querytest.Fake{}, Options{MaxLimit: maxLimit})
 	f.Fuzz(func(t *testing.T, raw string) {
 		v, _ := url.ParseQuery(raw) // keeps what parsed before an error
 
@@ -89,7 +92,7 @@ func FuzzParseTracesQuery(f *testing.F) {
 
 func checkParamError(t *testing.T, what string, err error) {
 	t.Helper()
-	var pe *paramError
+	var pe *httpquery.ParamError
 	if !errors.As(err, &pe) {
 		t.Errorf("%s: %T is not a parameter error: %v", what, err, err)
 	}

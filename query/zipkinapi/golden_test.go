@@ -3,16 +3,12 @@ package zipkinapi
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"log/slog"
 	"maps"
 	"math"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,72 +16,19 @@ import (
 	zipkinmodel "github.com/openzipkin/zipkin-go/model"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/tracelake/tracelake/query/httpquery"
+	"github.com/tracelake/tracelake/query/querytest"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden.json from the current output")
-
 // newTestServer serves a over a fake clock.
-func newTestServer(f *fakeQuerier, opts Options) http.Handler {
+func newTestServer(f *querytest.Fake, opts Options) http.Handler {
 	if opts.Now == nil {
 		opts.Now = func() time.Time { return fixedNow }
 	}
 	mux := http.NewServeMux()
 	New(f, opts).Register(mux)
 	return mux
-}
-
-// get sends a GET for target with optional header key/value pairs.
-func get(t *testing.T, h http.Handler, target string, header ...string) *httptest.ResponseRecorder {
-	t.Helper()
-	r := httptest.NewRequest(http.MethodGet, target, nil)
-	for i := 0; i+1 < len(header); i += 2 {
-		r.Header.Add(header[i], header[i+1])
-	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	return w
-}
-
-// checkGolden compares body, indented, with testdata/name.golden.json.
-func checkGolden(t *testing.T, name string, body []byte) {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, body, "", "  "); err != nil {
-		t.Fatalf("%s: answer is not JSON: %v\n%s", name, err, body)
-	}
-	buf.WriteByte('\n')
-	path := filepath.Join("testdata", name+".golden.json")
-	if *update {
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(buf.Bytes(), want) {
-		t.Errorf("%s differs from %s (run go test -update after checking the change)\n%s", name, path, lineDiff(string(want), buf.String()))
-	}
-}
-
-// lineDiff shows the first differing lines of two texts.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := range max(len(w), len(g)) {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			return "line " + strconv.Itoa(i+1) + ":\n  want: " + wl + "\n  got:  " + gl
-		}
-	}
-	return ""
 }
 
 func TestGolden(t *testing.T) {
@@ -99,14 +42,14 @@ func TestGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w := get(t, newTestServer(goldenQuerier(t), Options{}), tt.target)
+			w := querytest.Get(t, newTestServer(goldenQuerier(t), Options{}), tt.target)
 			if w.Code != http.StatusOK {
 				t.Fatalf("status %d: %s", w.Code, w.Body)
 			}
 			if ct := w.Header().Get("Content-Type"); ct != "application/json; charset=utf-8" {
 				t.Errorf("Content-Type %q", ct)
 			}
-			checkGolden(t, tt.name, w.Body.Bytes())
+			querytest.GoldenJSON(t, filepath.Join("testdata", tt.name+".golden.json"), w.Body.Bytes())
 		})
 	}
 }
@@ -122,7 +65,7 @@ func spanKey(s zipkinmodel.SpanModel) string {
 // so that a careless -update cannot bless a regression in the golden file.
 func TestZipkinRoundTrip(t *testing.T) {
 	_, sent := plainZipkinTrace(t)
-	w := get(t, newTestServer(goldenQuerier(t), Options{}), "/api/v2/trace/463ac35c9f6413ad")
+	w := querytest.Get(t, newTestServer(goldenQuerier(t), Options{}), "/api/v2/trace/463ac35c9f6413ad")
 	if w.Code != http.StatusOK {
 		t.Fatalf("status %d: %s", w.Code, w.Body)
 	}
@@ -235,7 +178,7 @@ func TestZipkinFieldsWithoutIngestAttributes(t *testing.T) {
 // TestOTLPTraceSemantics checks what the OTLP trace's golden file is meant
 // to show.
 func TestOTLPTraceSemantics(t *testing.T) {
-	w := get(t, newTestServer(goldenQuerier(t), Options{}), "/api/v2/trace/4bf92f3577b34da6a3ce929d0e0e4736")
+	w := querytest.Get(t, newTestServer(goldenQuerier(t), Options{}), "/api/v2/trace/4bf92f3577b34da6a3ce929d0e0e4736")
 	var got []map[string]any
 	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || len(got) != 3 {
 		t.Fatalf("decode: %v, %d spans\n%s", err, len(got), w.Body)
@@ -280,8 +223,8 @@ func TestUnservableSpans(t *testing.T) {
 	bad := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().AppendEmpty()
 	bad.SetTraceID(otlpID) // no span ID
 	bad.SetName("no id")
-	q := &fakeQuerier{traces: map[pcommon.TraceID]ptrace.Traces{otlpID: td}}
-	w := get(t, newTestServer(q, Options{}), "/api/v2/trace/4bf92f3577b34da6a3ce929d0e0e4736")
+	q := &querytest.Fake{Traces: map[pcommon.TraceID]ptrace.Traces{otlpID: td}}
+	w := querytest.Get(t, newTestServer(q, Options{}), "/api/v2/trace/4bf92f3577b34da6a3ce929d0e0e4736")
 	var spans []map[string]any
 	if err := json.Unmarshal(w.Body.Bytes(), &spans); err != nil || len(spans) != 3 {
 		t.Errorf("status %d, %d spans (%v), want the 3 valid ones", w.Code, len(spans), err)
@@ -294,12 +237,12 @@ func TestUnservableSpans(t *testing.T) {
 	ev := nan.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Events().AppendEmpty()
 	ev.Attributes().PutDouble("ratio", math.NaN())
 	var logs bytes.Buffer
-	q = &fakeQuerier{traces: map[pcommon.TraceID]ptrace.Traces{otlpID: nan}, found: []ptrace.Traces{nan}}
+	q = &querytest.Fake{Traces: map[pcommon.TraceID]ptrace.Traces{otlpID: nan}, Found: []ptrace.Traces{nan}}
 	h := newTestServer(q, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	for _, target := range []string{"/api/v2/trace/4bf92f3577b34da6a3ce929d0e0e4736", "/api/v2/traces"} {
-		w = get(t, h, target)
-		if w.Code != 500 || w.Body.String() != msgInternal {
-			t.Errorf("%s: %d %q, want 500 %q", target, w.Code, w.Body, msgInternal)
+		w = querytest.Get(t, h, target)
+		if w.Code != 500 || w.Body.String() != httpquery.MsgInternal {
+			t.Errorf("%s: %d %q, want 500 %q", target, w.Code, w.Body, httpquery.MsgInternal)
 		}
 	}
 	if !strings.Contains(logs.String(), "NaN") {

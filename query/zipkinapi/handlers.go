@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/tracelake/tracelake/query"
+	"github.com/tracelake/tracelake/query/httpquery"
 )
 
 // Span attributes that hold a span's remote service name: where the
@@ -31,11 +32,11 @@ var remoteServiceKeys = []string{"service.peer.name", "peer.service"}
 // A query string that is not valid URL encoding is refused rather than
 // partly ignored: a dropped serviceName would widen a search silently.
 func (a *API) request(r *http.Request) (tenant string, v url.Values, err error) {
-	if tenant, err = a.tenantOf(r); err != nil {
+	if tenant, err = a.tenants.Of(r); err != nil {
 		return "", nil, err
 	}
 	if v, err = url.ParseQuery(r.URL.RawQuery); err != nil {
-		return "", nil, paramErrorf("malformed query string: %v", err)
+		return "", nil, httpquery.ParamErrorf("malformed query string: %v", err)
 	}
 	return tenant, v, nil
 }
@@ -348,7 +349,7 @@ func (a *API) autocompleteValues(w http.ResponseWriter, r *http.Request) {
 func requiredParam(v url.Values, name string) (string, error) {
 	s := v.Get(name)
 	if s == "" {
-		return "", missingParam(name)
+		return "", httpquery.MissingParam(name)
 	}
 	return s, nil
 }

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/tracelake/tracelake/query"
+	"github.com/tracelake/tracelake/query/httpquery"
 )
 
 // Parameter names (ZipkinQueryApiV2.java and zipkin2-api.yaml).
@@ -86,10 +87,10 @@ func (a *API) parseTracesQuery(v url.Values) (tracesRequest, error) {
 		return req, err
 	}
 	if hasMax && !hasMin {
-		return req, paramErrorf("parameter %q is only valid with %q", paramMaxDuration, paramMinDuration)
+		return req, httpquery.ParamErrorf("parameter %q is only valid with %q", paramMaxDuration, paramMinDuration)
 	}
 	if hasMax && maxDur < minDur {
-		return req, paramErrorf("invalid parameters: %q (%d) is less than %q (%d)", paramMaxDuration, maxDur, paramMinDuration, minDur)
+		return req, httpquery.ParamErrorf("invalid parameters: %q (%d) is less than %q (%d)", paramMaxDuration, maxDur, paramMinDuration, minDur)
 	}
 
 	spanName := v.Get(paramSpanName)
@@ -125,7 +126,7 @@ func parseDependencies(v url.Values) (query.TimeRange, error) {
 		return query.TimeRange{}, err
 	}
 	if !ok {
-		return query.TimeRange{}, missingParam(paramEndTs)
+		return query.TimeRange{}, httpquery.MissingParam(paramEndTs)
 	}
 	lookback, err := parseLookback(v)
 	if err != nil {
@@ -158,7 +159,7 @@ func parsePositive(v url.Values, name string, limit int64, reason string) (n int
 	}
 	n, err = strconv.ParseInt(s, 10, 64)
 	if err != nil || n < 1 || n > limit {
-		return 0, false, badParam(name, s, reason)
+		return 0, false, httpquery.BadParam(name, s, reason)
 	}
 	return n, true, nil
 }
@@ -223,7 +224,7 @@ const traceIDReason = "a trace ID is 1 to 32 hexadecimal characters, not all zer
 func parseTraceID(name, s string) (pcommon.TraceID, error) {
 	trimmed := javaTrim(s)
 	if trimmed == "" || len(trimmed) > 32 {
-		return pcommon.TraceID{}, badParam(name, s, traceIDReason)
+		return pcommon.TraceID{}, httpquery.BadParam(name, s, traceIDReason)
 	}
 	var buf [32]byte
 	for i := range buf {
@@ -232,7 +233,7 @@ func parseTraceID(name, s string) (pcommon.TraceID, error) {
 	copy(buf[32-len(trimmed):], trimmed)
 	var id pcommon.TraceID
 	if _, err := hex.Decode(id[:], buf[:]); err != nil || id.IsEmpty() {
-		return pcommon.TraceID{}, badParam(name, s, traceIDReason)
+		return pcommon.TraceID{}, httpquery.BadParam(name, s, traceIDReason)
 	}
 	return id, nil
 }
@@ -244,15 +245,15 @@ func parseTraceID(name, s string) (pcommon.TraceID, error) {
 // Options.MaxLimit IDs are refused.
 func (a *API) parseTraceIDs(v url.Values) ([]pcommon.TraceID, error) {
 	if !v.Has(paramTraceIDs) {
-		return nil, missingParam(paramTraceIDs)
+		return nil, httpquery.MissingParam(paramTraceIDs)
 	}
 	s := v.Get(paramTraceIDs)
 	if s == "" {
-		return nil, paramErrorf("parameter %q is empty", paramTraceIDs)
+		return nil, httpquery.ParamErrorf("parameter %q is empty", paramTraceIDs)
 	}
 	parts := strings.Split(s, ",")
 	if len(parts) > a.opts.MaxLimit {
-		return nil, paramErrorf("parameter %q names %d traces, at most %d are allowed", paramTraceIDs, len(parts), a.opts.MaxLimit)
+		return nil, httpquery.ParamErrorf("parameter %q names %d traces, at most %d are allowed", paramTraceIDs, len(parts), a.opts.MaxLimit)
 	}
 	ids := make([]pcommon.TraceID, 0, len(parts))
 	seen := make(map[pcommon.TraceID]bool, len(parts))
@@ -262,13 +263,13 @@ func (a *API) parseTraceIDs(v url.Values) ([]pcommon.TraceID, error) {
 			return nil, err
 		}
 		if seen[id] {
-			return nil, badParam(paramTraceIDs, p, "trace ID "+zipkinTraceID(id)+" is listed more than once")
+			return nil, httpquery.BadParam(paramTraceIDs, p, "trace ID "+zipkinTraceID(id)+" is listed more than once")
 		}
 		seen[id] = true
 		ids = append(ids, id)
 	}
 	if len(ids) == 1 {
-		return nil, paramErrorf("parameter %q names one trace: use /api/v2/trace/{traceId} to retrieve a single trace", paramTraceIDs)
+		return nil, httpquery.ParamErrorf("parameter %q names one trace: use /api/v2/trace/{traceId} to retrieve a single trace", paramTraceIDs)
 	}
 	return ids, nil
 }

@@ -9,6 +9,8 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.uber.org/goleak"
+
+	"github.com/tracelake/tracelake/query/querytest"
 )
 
 func TestMain(m *testing.M) {
@@ -110,7 +112,7 @@ func TestParseTraceID(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || id != mustTraceID(tt.want) {
+		if err != nil || id != querytest.TraceID(tt.want) {
 			t.Errorf("%q: %v %v, want %s", tt.in, id, err, tt.want)
 			continue
 		}
@@ -121,17 +123,17 @@ func TestParseTraceID(t *testing.T) {
 }
 
 func TestParseTraceIDs(t *testing.T) {
-	a := New(&fakeQuerier{}, Options{MaxLimit: 3})
+	a := New(&querytest.Fake{}, Options{MaxLimit: 3})
 	v := url.Values{"traceIds": {"463ac35c9f6413ad,ABCD,4bf92f3577b34da6a3ce929d0e0e4736"}}
 	ids, err := a.parseTraceIDs(v)
-	want := []pcommon.TraceID{zipkinID, mustTraceID("0000000000000000000000000000abcd"), otlpID}
+	want := []pcommon.TraceID{zipkinID, querytest.TraceID("0000000000000000000000000000abcd"), otlpID}
 	if err != nil || !slices.Equal(ids, want) {
 		t.Errorf("got %v %v, want %v in the order given", ids, err, want)
 	}
 }
 
 func TestParseTracesQueryBounds(t *testing.T) {
-	a := New(&fakeQuerier{}, Options{Now: func() time.Time { return fixedNow }})
+	a := New(&querytest.Fake{}, Options{Now: func() time.Time { return fixedNow }})
 	// The latest endTs storage can represent, and the longest durations.
 	req, err := a.parseTracesQuery(url.Values{
 		"endTs":       {"9223372036853"},

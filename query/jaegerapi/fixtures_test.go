@@ -1,121 +1,24 @@
 package jaegerapi
 
 import (
-	"context"
-	"encoding/hex"
-	"fmt"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/tracelake/tracelake/query"
+	"github.com/tracelake/tracelake/query/querytest"
 )
-
-// fakeQuerier answers from canned data and records what it was asked.
-type fakeQuerier struct {
-	// Canned answers.
-	traces   map[pcommon.TraceID]ptrace.Traces
-	found    []ptrace.Traces
-	services []string
-	ops      []query.Operation
-	err      error // returned by every method when set
-
-	mu     sync.Mutex
-	calls  []string
-	tenant string
-	ids    []pcommon.TraceID
-	within []query.TimeRange
-	query  *query.TraceQuery
-	opSvc  string
-	opKind string
-}
-
-func (f *fakeQuerier) record(call, tenant string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls = append(f.calls, call)
-	f.tenant = tenant
-}
-
-func (f *fakeQuerier) Trace(_ context.Context, tenant string, id pcommon.TraceID, within query.TimeRange) (ptrace.Traces, error) {
-	f.record("Trace", tenant)
-	f.mu.Lock()
-	f.ids = append(f.ids, id)
-	f.within = append(f.within, within)
-	f.mu.Unlock()
-	if f.err != nil {
-		return ptrace.Traces{}, f.err
-	}
-	if td, ok := f.traces[id]; ok {
-		return td, nil
-	}
-	return ptrace.Traces{}, fmt.Errorf("trace %s: %w", id, query.ErrNotFound)
-}
-
-func (f *fakeQuerier) FindTraces(_ context.Context, tenant string, q query.TraceQuery) ([]ptrace.Traces, error) {
-	f.record("FindTraces", tenant)
-	f.mu.Lock()
-	f.query = &q
-	f.mu.Unlock()
-	if f.err != nil {
-		return nil, f.err
-	}
-	return f.found, nil
-}
-
-func (f *fakeQuerier) Services(_ context.Context, tenant string) ([]string, error) {
-	f.record("Services", tenant)
-	if f.err != nil {
-		return nil, f.err
-	}
-	return f.services, nil
-}
-
-func (f *fakeQuerier) Operations(_ context.Context, tenant, service, spanKind string) ([]query.Operation, error) {
-	f.record("Operations", tenant)
-	f.mu.Lock()
-	f.opSvc, f.opKind = service, spanKind
-	f.mu.Unlock()
-	if f.err != nil {
-		return nil, f.err
-	}
-	var out []query.Operation
-	for _, op := range f.ops {
-		if spanKind == "" || op.SpanKind == spanKind {
-			out = append(out, op)
-		}
-	}
-	return out, nil
-}
 
 // Fixtures. Times are fixed so golden files are stable.
 
 var (
 	fixedNow  = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	traceT0   = time.Date(2024, 5, 1, 11, 30, 0, 123456789, time.UTC)
-	richID    = mustTraceID("4bf92f3577b34da6a3ce929d0e0e4736")
-	shortID   = mustTraceID("0000000000000000000000000000abcd")
-	linkedID  = mustTraceID("0af7651916cd43dd8448eb211c80319c")
-	orphanPar = mustSpanID("ffffffffffffff01")
+	richID    = querytest.TraceID("4bf92f3577b34da6a3ce929d0e0e4736")
+	shortID   = querytest.TraceID("0000000000000000000000000000abcd")
+	linkedID  = querytest.TraceID("0af7651916cd43dd8448eb211c80319c")
+	orphanPar = querytest.SpanID("ffffffffffffff01")
 )
-
-func mustTraceID(s string) pcommon.TraceID {
-	var id pcommon.TraceID
-	if _, err := hex.Decode(id[:], []byte(s)); err != nil {
-		panic(err)
-	}
-	return id
-}
-
-func mustSpanID(s string) pcommon.SpanID {
-	var id pcommon.SpanID
-	if _, err := hex.Decode(id[:], []byte(s)); err != nil {
-		panic(err)
-	}
-	return id
-}
 
 func ts(d time.Duration) pcommon.Timestamp {
 	return pcommon.NewTimestampFromTime(traceT0.Add(d))
@@ -146,7 +49,7 @@ func richTrace() ptrace.Traces {
 
 	root := ss.Spans().AppendEmpty()
 	root.SetTraceID(richID)
-	root.SetSpanID(mustSpanID("00f067aa0ba902b7"))
+	root.SetSpanID(querytest.SpanID("00f067aa0ba902b7"))
 	root.SetName("GET /checkout")
 	root.SetKind(ptrace.SpanKindServer)
 	root.SetStartTimestamp(ts(0))
@@ -180,7 +83,7 @@ func richTrace() ptrace.Traces {
 
 	db := ss.Spans().AppendEmpty()
 	db.SetTraceID(richID)
-	db.SetSpanID(mustSpanID("00000000000000b1"))
+	db.SetSpanID(querytest.SpanID("00000000000000b1"))
 	db.SetParentSpanID(root.SpanID())
 	db.SetName("SELECT orders")
 	db.SetKind(ptrace.SpanKindClient)
@@ -190,7 +93,7 @@ func richTrace() ptrace.Traces {
 	db.Status().SetCode(ptrace.StatusCodeOk)
 	link := db.Links().AppendEmpty()
 	link.SetTraceID(linkedID)
-	link.SetSpanID(mustSpanID("b7ad6b7169203331"))
+	link.SetSpanID(querytest.SpanID("b7ad6b7169203331"))
 	link.Attributes().PutStr("link.reason", "batch")
 
 	// backend, scope without version.
@@ -202,7 +105,7 @@ func richTrace() ptrace.Traces {
 
 	charge := ss.Spans().AppendEmpty()
 	charge.SetTraceID(richID)
-	charge.SetSpanID(mustSpanID("00000000000000c1"))
+	charge.SetSpanID(querytest.SpanID("00000000000000c1"))
 	charge.SetParentSpanID(root.SpanID())
 	charge.SetName("POST /charge")
 	charge.SetKind(ptrace.SpanKindServer)
@@ -216,7 +119,7 @@ func richTrace() ptrace.Traces {
 
 	work := ss.Spans().AppendEmpty()
 	work.SetTraceID(richID)
-	work.SetSpanID(mustSpanID("00000000000000c2"))
+	work.SetSpanID(querytest.SpanID("00000000000000c2"))
 	work.SetParentSpanID(charge.SpanID())
 	work.SetName("compute tax")
 	work.SetKind(ptrace.SpanKindInternal)
@@ -226,7 +129,7 @@ func richTrace() ptrace.Traces {
 
 	orphan := ss.Spans().AppendEmpty()
 	orphan.SetTraceID(richID)
-	orphan.SetSpanID(mustSpanID("00000000000000c3"))
+	orphan.SetSpanID(querytest.SpanID("00000000000000c3"))
 	orphan.SetParentSpanID(orphanPar)
 	orphan.SetName("late retry")
 	orphan.SetStartTimestamp(ts(200 * time.Millisecond))
@@ -240,7 +143,7 @@ func richTrace() ptrace.Traces {
 	ss.Scope().SetName("io.opentelemetry.kafka")
 	pub := ss.Spans().AppendEmpty()
 	pub.SetTraceID(richID)
-	pub.SetSpanID(mustSpanID("00000000000000a2"))
+	pub.SetSpanID(querytest.SpanID("00000000000000a2"))
 	pub.SetParentSpanID(root.SpanID())
 	pub.SetName("orders publish")
 	pub.SetKind(ptrace.SpanKindProducer)
@@ -249,7 +152,7 @@ func richTrace() ptrace.Traces {
 
 	con := ss.Spans().AppendEmpty()
 	con.SetTraceID(richID)
-	con.SetSpanID(mustSpanID("00000000000000a1"))
+	con.SetSpanID(querytest.SpanID("00000000000000a1"))
 	con.SetParentSpanID(pub.SpanID())
 	con.SetName("orders process")
 	con.SetKind(ptrace.SpanKindConsumer)
@@ -267,7 +170,7 @@ func shortTrace() ptrace.Traces {
 	rs.Resource().Attributes().PutStr("service.name", "frontend")
 	s := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
 	s.SetTraceID(shortID)
-	s.SetSpanID(mustSpanID("000000000000abcd"))
+	s.SetSpanID(querytest.SpanID("000000000000abcd"))
 	s.SetName("GET /health")
 	s.SetKind(ptrace.SpanKindServer)
 	s.SetStartTimestamp(ts(-time.Minute))
@@ -275,9 +178,10 @@ func shortTrace() ptrace.Traces {
 	return td
 }
 
-// AttributeValues is not used by Jaeger's APIs; the fake records the call
-// so a test would notice if a route started using it.
-func (f *fakeQuerier) AttributeValues(_ context.Context, tenant, service, key string) ([]string, error) {
-	f.record("AttributeValues", tenant)
-	return nil, f.err
+// goldenQuerier answers with both fixtures: by ID, and to every search.
+func goldenQuerier() *querytest.Fake {
+	return &querytest.Fake{
+		Traces: map[pcommon.TraceID]ptrace.Traces{richID: richTrace(), shortID: shortTrace()},
+		Found:  []ptrace.Traces{richTrace(), shortTrace()},
+	}
 }

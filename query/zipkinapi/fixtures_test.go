@@ -1,14 +1,10 @@
 package zipkinapi
 
 import (
-	"context"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,131 +13,17 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/tracelake/tracelake/query"
+	"github.com/tracelake/tracelake/query/querytest"
 )
-
-// fakeQuerier answers from canned data and records what it was asked.
-type fakeQuerier struct {
-	// Canned answers.
-	traces   map[pcommon.TraceID]ptrace.Traces
-	found    []ptrace.Traces
-	services []string
-	ops      []query.Operation
-	// attrs maps an attribute key to its values, whatever the service.
-	attrs map[string][]string
-	// foundBy, when set, answers FindTraces instead of found.
-	foundBy func(q query.TraceQuery) []ptrace.Traces
-	err     error // returned by every method when set
-
-	mu        sync.Mutex
-	calls     []string
-	tenant    string
-	ids       []pcommon.TraceID
-	within    []query.TimeRange
-	queries   []query.TraceQuery
-	opSvc     string
-	opKind    string
-	attrCalls []attrCall
-}
-
-type attrCall struct{ service, key string }
-
-func (f *fakeQuerier) record(call, tenant string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls = append(f.calls, call)
-	f.tenant = tenant
-}
-
-func (f *fakeQuerier) Trace(_ context.Context, tenant string, id pcommon.TraceID, within query.TimeRange) (ptrace.Traces, error) {
-	f.record("Trace", tenant)
-	f.mu.Lock()
-	f.ids = append(f.ids, id)
-	f.within = append(f.within, within)
-	f.mu.Unlock()
-	if f.err != nil {
-		return ptrace.Traces{}, f.err
-	}
-	if td, ok := f.traces[id]; ok {
-		return td, nil
-	}
-	return ptrace.Traces{}, fmt.Errorf("trace %s: %w", id, query.ErrNotFound)
-}
-
-func (f *fakeQuerier) FindTraces(_ context.Context, tenant string, q query.TraceQuery) ([]ptrace.Traces, error) {
-	f.record("FindTraces", tenant)
-	f.mu.Lock()
-	f.queries = append(f.queries, q)
-	f.mu.Unlock()
-	if f.err != nil {
-		return nil, f.err
-	}
-	if f.foundBy != nil {
-		return f.foundBy(q), nil
-	}
-	return f.found, nil
-}
-
-func (f *fakeQuerier) Services(_ context.Context, tenant string) ([]string, error) {
-	f.record("Services", tenant)
-	if f.err != nil {
-		return nil, f.err
-	}
-	return f.services, nil
-}
-
-func (f *fakeQuerier) Operations(_ context.Context, tenant, service, spanKind string) ([]query.Operation, error) {
-	f.record("Operations", tenant)
-	f.mu.Lock()
-	f.opSvc, f.opKind = service, spanKind
-	f.mu.Unlock()
-	if f.err != nil {
-		return nil, f.err
-	}
-	var out []query.Operation
-	for _, op := range f.ops {
-		if spanKind == "" || op.SpanKind == spanKind {
-			out = append(out, op)
-		}
-	}
-	return out, nil
-}
-
-func (f *fakeQuerier) AttributeValues(_ context.Context, tenant, service, key string) ([]string, error) {
-	f.record("AttributeValues", tenant)
-	f.mu.Lock()
-	f.attrCalls = append(f.attrCalls, attrCall{service, key})
-	f.mu.Unlock()
-	if f.err != nil {
-		return nil, f.err
-	}
-	return f.attrs[key], nil
-}
 
 // Fixtures. Times are fixed so golden files are stable.
 
 var (
 	fixedNow = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	// zipkinID is the 64-bit trace ID of testdata/zipkin_trace.json.
-	zipkinID = mustTraceID("0000000000000000463ac35c9f6413ad")
-	otlpID   = mustTraceID("4bf92f3577b34da6a3ce929d0e0e4736")
+	zipkinID = querytest.TraceID("0000000000000000463ac35c9f6413ad")
+	otlpID   = querytest.TraceID("4bf92f3577b34da6a3ce929d0e0e4736")
 )
-
-func mustTraceID(s string) pcommon.TraceID {
-	var id pcommon.TraceID
-	if _, err := hex.Decode(id[:], []byte(s)); err != nil {
-		panic(err)
-	}
-	return id
-}
-
-func mustSpanID(s string) pcommon.SpanID {
-	var id pcommon.SpanID
-	if _, err := hex.Decode(id[:], []byte(s)); err != nil {
-		panic(err)
-	}
-	return id
-}
 
 // zipkinTrace is testdata/zipkin_trace.json, a trace as Zipkin tracers
 // report it (a shared client/server span, the debug flag, annotations,
@@ -220,7 +102,7 @@ func otlpTrace() ptrace.Traces {
 
 	root := ss.Spans().AppendEmpty()
 	root.SetTraceID(otlpID)
-	root.SetSpanID(mustSpanID("00f067aa0ba902b7"))
+	root.SetSpanID(querytest.SpanID("00f067aa0ba902b7"))
 	root.SetName("GET /Cart")
 	root.SetKind(ptrace.SpanKindServer)
 	root.SetStartTimestamp(ts(0))
@@ -236,7 +118,7 @@ func otlpTrace() ptrace.Traces {
 
 	call := ss.Spans().AppendEmpty()
 	call.SetTraceID(otlpID)
-	call.SetSpanID(mustSpanID("00000000000000b1"))
+	call.SetSpanID(querytest.SpanID("00000000000000b1"))
 	call.SetParentSpanID(root.SpanID())
 	call.SetName("GET /Stock")
 	call.SetKind(ptrace.SpanKindClient)
@@ -246,11 +128,11 @@ func otlpTrace() ptrace.Traces {
 	call.Attributes().PutStr("network.peer.address", "10.0.0.7")
 	link := call.Links().AppendEmpty()
 	link.SetTraceID(zipkinID)
-	link.SetSpanID(mustSpanID("463ac35c9f6413ad"))
+	link.SetSpanID(querytest.SpanID("463ac35c9f6413ad"))
 
 	work := ss.Spans().AppendEmpty()
 	work.SetTraceID(otlpID)
-	work.SetSpanID(mustSpanID("00000000000000c1"))
+	work.SetSpanID(querytest.SpanID("00000000000000c1"))
 	work.SetParentSpanID(root.SpanID())
 	work.SetName("price cart")
 	work.SetKind(ptrace.SpanKindInternal)
@@ -261,9 +143,10 @@ func otlpTrace() ptrace.Traces {
 	return td
 }
 
-func goldenQuerier(t testing.TB) *fakeQuerier {
-	return &fakeQuerier{
-		traces: map[pcommon.TraceID]ptrace.Traces{zipkinID: zipkinTrace(t), otlpID: otlpTrace()},
-		found:  []ptrace.Traces{otlpTrace(), zipkinTrace(t)},
+// goldenQuerier answers with both fixtures: by ID, and to every search.
+func goldenQuerier(t testing.TB) *querytest.Fake {
+	return &querytest.Fake{
+		Traces: map[pcommon.TraceID]ptrace.Traces{zipkinID: zipkinTrace(t), otlpID: otlpTrace()},
+		Found:  []ptrace.Traces{otlpTrace(), zipkinTrace(t)},
 	}
 }
