@@ -102,8 +102,11 @@ func hasKey(body []byte, key string) bool {
 // keep what the translator would lose; see translateV2.
 
 func decodeV2JSON(body []byte) (ptrace.Traces, error) {
-	var spans []*zipkinmodel.SpanModel
-	if err := json.Unmarshal(body, &spans); err != nil {
+	// go-json and our checks, not json.Unmarshal (what zipkinv2's JSON
+	// unmarshaler uses), make the SpanModels: the same ones for valid
+	// Zipkin JSON, for a fraction of the CPU (see v2json.go and doc.go).
+	spans, err := decodeV2Spans(body)
+	if err != nil {
 		return ptrace.Traces{}, err
 	}
 	return translateV2(spans)

@@ -83,7 +83,8 @@ func fuzzPost(f *testing.F) {
 
 // The seed corpora live in testdata/fuzz/<FuzzName>/ (valid-* bodies are
 // answered 202, broken-* 400; TestFuzzSeeds checks); go test -update
-// -run TestFuzzSeeds rewrites them from fuzzSeeds.
+// -run TestFuzzSeeds rewrites them from fuzzSeeds. FuzzV2JSONDifferential
+// (v2json_test.go) has its own, from v2EdgeCases.
 
 func FuzzV2JSON(f *testing.F)   { fuzzPost(f) }
 func FuzzV2Proto(f *testing.F)  { fuzzPost(f) }
@@ -235,7 +236,7 @@ func TestFuzzSeeds(t *testing.T) {
 }
 
 // readSeed reads a file in the "go test fuzz v1" format with one []byte.
-func readSeed(t *testing.T, path string) []byte {
+func readSeed(t testing.TB, path string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {

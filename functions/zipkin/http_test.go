@@ -210,9 +210,11 @@ func TestHTTPStatus(t *testing.T) {
 	v1JSON := readTestdata(t, "v1_finagle.json")
 	v1Thrift := thriftBody(t)
 	bomb := gz(bytes.Repeat([]byte("["), 10<<20))
-	oneMissingTraceID := []byte(`[
+	// A span with a zero trace ID is valid Zipkin v2 JSON, which the
+	// pipeline rejects (validate).
+	oneZeroTraceID := []byte(`[
 		{"traceId": "463ac35c9f6413ad", "id": "a2fb4a1d1a96d312", "name": "kept"},
-		{"id": "0f0e0d0c0b0a0908", "name": "no trace"}]`)
+		{"traceId": "0000000000000000", "id": "0f0e0d0c0b0a0908", "name": "no trace"}]`)
 
 	const none = "-" // no Content-Type header
 	tests := []struct {
@@ -256,8 +258,8 @@ func TestHTTPStatus(t *testing.T) {
 		{name: "brotli", ctype: "application/json", encoding: "br", body: v2JSON, wantStatus: 415, wantMsg: []string{"Content-Encoding"}},
 
 		{name: "bad json", ctype: "application/json", body: []byte(`[{"traceId": `), wantStatus: 400, wantMsg: []string{"Zipkin v2 JSON", "unexpected end"}},
-		{name: "json object, not a list", ctype: "application/json", body: []byte(`{"traceId": "463ac35c9f6413ad", "id": "a2fb4a1d1a96d312"}`), wantStatus: 400, wantMsg: []string{"Zipkin v2 JSON", "cannot unmarshal object"}},
-		{name: "span without id", ctype: "application/json", body: []byte(`[{"traceId": "463ac35c9f6413ad", "name": "x"}]`), wantStatus: 400, wantMsg: []string{"span id"}},
+		{name: "json object, not a list", ctype: "application/json", body: []byte(`{"traceId": "463ac35c9f6413ad", "id": "a2fb4a1d1a96d312"}`), wantStatus: 400, wantMsg: []string{"Zipkin v2 JSON", "got object, want a list of spans"}},
+		{name: "span without id", ctype: "application/json", body: []byte(`[{"traceId": "463ac35c9f6413ad", "name": "x"}]`), wantStatus: 400, wantMsg: []string{"span 0: id: missing"}},
 		{name: "bad trace id", ctype: "application/json", body: []byte(`[{"traceId": "xyz", "id": "a2fb4a1d1a96d312"}]`), wantStatus: 400, wantMsg: []string{"xyz"}},
 		{name: "negative duration", ctype: "application/json", body: []byte(`[{"traceId": "463ac35c9f6413ad", "id": "a2fb4a1d1a96d312", "duration": -5}]`), wantStatus: 400, wantMsg: []string{"duration"}},
 		{name: "bad proto", ctype: "application/x-protobuf", body: []byte{0xff, 0xff, 0xff}, wantStatus: 400, wantMsg: []string{"protobuf ListOfSpans"}},
@@ -280,7 +282,7 @@ func TestHTTPStatus(t *testing.T) {
 		{name: "storage down", ctype: "application/x-protobuf", body: v2Proto, consumerErr: fmt.Errorf("%w: s3 said 500", pipeline.ErrUnavailable), wantStatus: 503, wantMsg: []string{"s3 said 500"}, wantProtocol: ProtocolV2Proto, wantSpans: 4},
 		{name: "too many spans", path: PathV1, ctype: "application/json", body: v1JSON, consumerErr: &pipeline.LimitError{What: "spans in the request", Value: 3, Limit: 2}, wantStatus: 413, wantMsg: []string{"spans in the request"}, wantProtocol: ProtocolV1JSON, wantSpans: 3},
 		{name: "bug in the pipeline", ctype: "application/json", body: v2JSON, consumerErr: errors.New("nil map"), wantStatus: 500, wantMsg: []string{"internal error"}, wantProtocol: ProtocolV2JSON, wantSpans: 4},
-		{name: "a span rejected", ctype: "application/json", body: oneMissingTraceID, wantStatus: 400, wantMsg: []string{"stored 1 of 2 spans; rejected 1", `span "no trace"`}, wantProtocol: ProtocolV2JSON, wantSpans: 2},
+		{name: "a span rejected", ctype: "application/json", body: oneZeroTraceID, wantStatus: 400, wantMsg: []string{"stored 1 of 2 spans; rejected 1", `span "no trace"`}, wantProtocol: ProtocolV2JSON, wantSpans: 2},
 		{name: "rejected and sampled out", ctype: "application/json", body: v2JSON, result: &pipeline.Result{Accepted: 1, SampledOut: 2, Rejected: 1, RejectMessage: "1 span rejected: span \"x\""}, wantStatus: 400, wantMsg: []string{"stored 1 of 4 spans (2 more sampled out); rejected 1", `span "x"`}, wantProtocol: ProtocolV2JSON, wantSpans: 4},
 		{name: "all sampled out", ctype: "application/json", body: v2JSON, result: &pipeline.Result{SampledOut: 4}, wantStatus: 202, wantProtocol: ProtocolV2JSON, wantSpans: 4},
 	}
