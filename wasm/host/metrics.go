@@ -1,0 +1,55 @@
+package host
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	batches, spans, edits *prometheus.CounterVec
+	duration              *prometheus.HistogramVec
+	instances             *prometheus.GaugeVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		batches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tracelake_plugin_batches_total",
+			Help: "Batches a sampling plugin was called with, by plugin and result (ok, error, trap, timeout, memory, bad_output, instance).",
+		}, []string{"plugin", "result"}),
+		spans: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tracelake_plugin_spans_total",
+			Help: "Spans a sampling plugin decided on, by plugin and decision (kept, dropped); failed batches count by their policy's outcome.",
+		}, []string{"plugin", "decision"}),
+		edits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tracelake_plugin_edits_total",
+			Help: "Attribute and trace state edits a sampling plugin applied, by plugin.",
+		}, []string{"plugin"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tracelake_plugin_batch_duration_seconds",
+			Help:    "Time to run a sampling plugin over one batch, including writing the batch and reading its answer.",
+			Buckets: prometheus.ExponentialBuckets(10e-6, 2, 16),
+		}, []string{"plugin"}),
+		instances: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tracelake_plugin_instances",
+			Help: "Instances of a sampling plugin alive, by plugin.",
+		}, []string{"plugin"}),
+	}
+	if reg != nil {
+		m.batches = register(reg, m.batches)
+		m.spans = register(reg, m.spans)
+		m.edits = register(reg, m.edits)
+		m.duration = register(reg, m.duration)
+		m.instances = register(reg, m.instances)
+	}
+	return m
+}
+
+// register registers c, or returns the collector registered already under
+// its name, so several loaders on one registry share their metrics.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if err := reg.Register(c); err != nil {
+		if are, ok := err.(prometheus.AlreadyRegisteredError); ok {
+			return are.ExistingCollector.(C)
+		}
+		panic(err)
+	}
+	return c
+}
