@@ -53,3 +53,22 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 	}
 	return c
 }
+
+// pluginMetrics are one plugin's series, looked up once at load: a label
+// lookup per batch would cost more than some plugins' work.
+type pluginMetrics struct {
+	kept, dropped, edits, ok prometheus.Counter
+	duration                 prometheus.Observer
+	instances                prometheus.Gauge
+}
+
+func (m *metrics) forPlugin(name string) pluginMetrics {
+	return pluginMetrics{
+		kept:      m.spans.WithLabelValues(name, "kept"),
+		dropped:   m.spans.WithLabelValues(name, "dropped"),
+		edits:     m.edits.WithLabelValues(name),
+		ok:        m.batches.WithLabelValues(name, "ok"),
+		duration:  m.duration.WithLabelValues(name),
+		instances: m.instances.WithLabelValues(name),
+	}
+}

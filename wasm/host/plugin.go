@@ -153,6 +153,8 @@ type Plugin struct {
 
 	pool    chan *instance
 	created atomic.Int32
+	m       pluginMetrics
+	scratch sync.Pool // *processScratch, reused across Process calls
 	closeMu sync.RWMutex // held for reading by calls, for writing by Close
 	closed  bool
 }
@@ -171,7 +173,8 @@ func (l *Loader) Load(ctx context.Context, cfg Config) (*Plugin, error) {
 		WithCloseOnContextDone(true).
 		WithMemoryLimitPages(cfg.MemoryLimitPages))
 	p := &Plugin{cfg: cfg, loader: l, rt: rt, pool: make(chan *instance, cfg.MaxInstances),
-		logLimit: newRateLimit(10*time.Second, l.now)}
+		logLimit: newRateLimit(10*time.Second, l.now), m: l.metrics.forPlugin(cfg.Name)}
+	p.scratch.New = func() any { return &processScratch{} }
 	fail := func(err error) (*Plugin, error) {
 		_ = rt.Close(ctx)
 		return nil, fmt.Errorf("plugin %s: %w", cfg.Name, err)
@@ -222,7 +225,7 @@ func (l *Loader) Load(ctx context.Context, cfg Config) (*Plugin, error) {
 		p.created.Add(1)
 		p.pool <- inst
 	}
-	l.metrics.instances.WithLabelValues(cfg.Name).Set(float64(p.created.Load()))
+	p.m.instances.Set(float64(p.created.Load()))
 	return p, nil
 }
 
@@ -377,7 +380,7 @@ func (p *Plugin) acquire(ctx context.Context) (*instance, error) {
 			p.created.Add(-1)
 			return nil, err
 		}
-		p.loader.metrics.instances.WithLabelValues(p.cfg.Name).Set(float64(p.created.Load()))
+		p.m.instances.Set(float64(p.created.Load()))
 		return inst, nil
 	}
 	p.created.Add(-1)
@@ -395,7 +398,7 @@ func (p *Plugin) release(inst *instance) { p.pool <- inst }
 func (p *Plugin) discard(ctx context.Context, inst *instance) {
 	inst.close(ctx)
 	p.created.Add(-1)
-	p.loader.metrics.instances.WithLabelValues(p.cfg.Name).Set(float64(p.created.Load()))
+	p.m.instances.Set(float64(p.created.Load()))
 }
 
 // Name is the plugin's configured name.
@@ -437,13 +440,17 @@ func (p *Plugin) Process(ctx context.Context, td ptrace.Traces) (Stats, error) {
 	if p.closed {
 		return st, fmt.Errorf("plugin %s is closed", p.cfg.Name)
 	}
-	var spans []flatSpan
-	var resources []pcommon.Resource
-	spans, resources = flatten(td, spans, resources)
+	sc := p.scratch.Get().(*processScratch)
+	defer sc.put(&p.scratch)
+	sc.spans, sc.resources = flatten(td, sc.spans[:0], sc.resources[:0])
+	spans, resources := sc.spans, sc.resources
 	if len(spans) == 0 {
 		return st, nil
 	}
-	drop := make([]bool, len(spans))
+	if cap(sc.drop) < len(spans) {
+		sc.drop = make([]bool, len(spans))
+	}
+	drop := sc.drop[:len(spans)]
 	var edits []edit
 	for from := 0; from < len(spans); from += p.cfg.MaxBatchSpans {
 		to := min(from+p.cfg.MaxBatchSpans, len(spans))
@@ -471,22 +478,45 @@ func (p *Plugin) Process(ctx context.Context, td ptrace.Traces) (Stats, error) {
 			st.Edits++
 		}
 	}
-	i := 0
-	removeSpans(td, func() bool {
-		d := drop[i]
-		i++
+	for _, d := range drop {
 		if d {
 			st.Dropped++
-		} else {
-			st.Kept++
 		}
-		return d
-	})
-	m := p.loader.metrics
-	m.spans.WithLabelValues(p.cfg.Name, "kept").Add(float64(st.Kept))
-	m.spans.WithLabelValues(p.cfg.Name, "dropped").Add(float64(st.Dropped))
-	m.edits.WithLabelValues(p.cfg.Name).Add(float64(st.Edits))
+	}
+	st.Kept = len(drop) - st.Dropped
+	if st.Dropped > 0 { // removing walks every span: skip it when nothing goes
+		i := 0
+		removeSpans(td, func() bool {
+			d := drop[i]
+			i++
+			return d
+		})
+	}
+	p.m.kept.Add(float64(st.Kept))
+	p.m.dropped.Add(float64(st.Dropped))
+	if st.Edits > 0 {
+		p.m.edits.Add(float64(st.Edits))
+	}
 	return st, nil
+}
+
+// processScratch holds the slices one Process call needs, reused across
+// calls so a request does not allocate them anew.
+type processScratch struct {
+	spans     []flatSpan
+	resources []pcommon.Resource
+	drop      []bool
+}
+
+// put returns the scratch to pool, releasing references to the request's
+// spans so they are not kept alive by the pool.
+func (sc *processScratch) put(pool *sync.Pool) {
+	clear(sc.spans)
+	clear(sc.resources)
+	if cap(sc.spans) > 1<<16 { // do not pin one huge request's slices
+		return
+	}
+	pool.Put(sc)
 }
 
 // removeSpans removes, in flatten's order, the spans for which drop says
@@ -514,7 +544,6 @@ func (f *batchFailure) Unwrap() error { return f.err }
 // runBatch writes spans into an instance, calls tracelake_sample, and
 // reads back its decisions (into drop) and edits.
 func (p *Plugin) runBatch(ctx context.Context, spans []flatSpan, resources []pcommon.Resource, drop []bool) ([]edit, error) {
-	m := p.loader.metrics
 	start := time.Now()
 	inst, err := p.acquire(ctx)
 	if err != nil {
@@ -574,8 +603,8 @@ func (p *Plugin) runBatch(ctx context.Context, spans []flatSpan, resources []pco
 		return nil, p.failed(&batchFailure{"bad_output", err})
 	}
 	p.release(inst)
-	m.batches.WithLabelValues(p.cfg.Name, "ok").Inc()
-	m.duration.WithLabelValues(p.cfg.Name).Observe(time.Since(start).Seconds())
+	p.m.ok.Inc()
+	p.m.duration.Observe(time.Since(start).Seconds())
 	return edits, nil
 }
 

@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		defer os.RemoveAll(dir)
-		for _, name := range []string{"rules", "hostile", "badversion"} {
+		for _, name := range []string{"rules", "hostile", "badversion", "noop"} {
 			out := filepath.Join(dir, name+".wasm")
 			cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "./testdata/plugins/"+name)
 			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
@@ -367,5 +367,50 @@ func TestCompilationCacheOnDisk(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	if len(entries) == 0 {
 		t.Fatal("nothing was cached on disk")
+	}
+}
+
+func telemetrygenLike(n int) ptrace.Traces {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "telemetrygen")
+	ss := rs.ScopeSpans().AppendEmpty()
+	for i := 0; i < n; i++ {
+		s := ss.Spans().AppendEmpty()
+		s.SetTraceID(pcommon.TraceID{byte(i), byte(i >> 8), 1})
+		s.SetSpanID(pcommon.SpanID{byte(i), 2})
+		s.SetName("okey-dokey-0")
+		s.Attributes().PutStr("network.peer.address", "1.2.3.4")
+		s.Attributes().PutStr("peer.service", "telemetrygen-client")
+	}
+	return td
+}
+
+// BenchmarkProcess: the host's whole cost per span — flattening,
+// writing the batch, the call, reading the answer, removing nothing — with
+// a plugin that does nothing, by batch size. The plugin changes nothing,
+// so one input serves every iteration.
+func BenchmarkProcess(b *testing.B) {
+	l, err := NewLoader(LoaderConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close(context.Background())
+	p, err := l.Load(context.Background(), Config{Name: "noop", Module: modules["noop"], MaxInstances: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	for _, n := range []int{64, 256, 1024, 4096} {
+		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
+			td := telemetrygenLike(n)
+			b.ReportAllocs()
+			for b.Loop() {
+				if st, err := p.Process(context.Background(), td); err != nil || st.Kept != n || st.Failed != 0 {
+					b.Fatal(st, err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/span")
+		})
 	}
 }
