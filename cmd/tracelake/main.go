@@ -38,6 +38,8 @@ Usage:
   tracelake ingest [flags]         receivers only: OTLP/gRPC :4317, OTLP/HTTP :4318
   tracelake query [flags]          query API only: Jaeger HTTP API and api_v3 on :16686
   tracelake load [flags]           replay OTLP load against a running instance and report throughput
+  tracelake plugin test [flags]    run a sampling plugin over traces and show each span's decision and edits
+  tracelake plugin bench [flags]   measure a sampling plugin: per-span cost by batch size, cold start
   tracelake version                print the version
 
 Every role serves /metrics, /healthz and /readyz on :14269.
@@ -61,6 +63,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, roleQuery, args, getenv, stderr)
 	case "load":
 		return runLoad(ctx, args, stdout, stderr)
+	case "plugin":
+		return runPlugin(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "tracelake", version)
 		return nil

@@ -203,7 +203,7 @@ func (r *rateLimit) allow() (int, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
-	if !r.last.IsZero() && now.Sub(r.last) < r.interval {
+	if r.interval > 0 && !r.last.IsZero() && now.Sub(r.last) < r.interval {
 		r.suppressed++
 		return 0, false
 	}

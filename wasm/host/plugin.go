@@ -99,10 +99,11 @@ func (c *Config) defaults() {
 // Loader compiles and loads plugins. One per process: it owns the
 // compilation cache, shared by every plugin's runtime.
 type Loader struct {
-	cache   wazero.CompilationCache
-	logger  *slog.Logger
-	metrics *metrics
-	now     func() time.Time
+	cache    wazero.CompilationCache
+	logger   *slog.Logger
+	metrics  *metrics
+	now      func() time.Time
+	logEvery time.Duration
 }
 
 // LoaderConfig configures a Loader.
@@ -115,6 +116,10 @@ type LoaderConfig struct {
 	Registerer prometheus.Registerer
 	// Now is the clock whose time batches carry. Defaults to time.Now.
 	Now func() time.Time
+	// LogEvery lets one plugin log message or failure warning through per
+	// interval and plugin, counting the rest (default 10 s; negative: all,
+	// for tools showing an author everything their plugin says).
+	LogEvery time.Duration
 }
 
 // NewLoader returns a Loader.
@@ -134,7 +139,10 @@ func NewLoader(cfg LoaderConfig) (*Loader, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Loader{cache: cache, logger: cfg.Logger, metrics: newMetrics(cfg.Registerer), now: cfg.Now}, nil
+	if cfg.LogEvery == 0 {
+		cfg.LogEvery = 10 * time.Second
+	}
+	return &Loader{cache: cache, logger: cfg.Logger, metrics: newMetrics(cfg.Registerer), now: cfg.Now, logEvery: cfg.LogEvery}, nil
 }
 
 // Close releases the compilation cache. Plugins must be closed first.
@@ -173,7 +181,7 @@ func (l *Loader) Load(ctx context.Context, cfg Config) (*Plugin, error) {
 		WithCloseOnContextDone(true).
 		WithMemoryLimitPages(cfg.MemoryLimitPages))
 	p := &Plugin{cfg: cfg, loader: l, rt: rt, pool: make(chan *instance, cfg.MaxInstances),
-		logLimit: newRateLimit(10*time.Second, l.now), m: l.metrics.forPlugin(cfg.Name)}
+		logLimit: newRateLimit(l.logEvery, l.now), m: l.metrics.forPlugin(cfg.Name)}
 	p.scratch.New = func() any { return &processScratch{} }
 	fail := func(err error) (*Plugin, error) {
 		_ = rt.Close(ctx)
@@ -456,7 +464,7 @@ func (p *Plugin) Process(ctx context.Context, td ptrace.Traces) (Stats, error) {
 		to := min(from+p.cfg.MaxBatchSpans, len(spans))
 		batchEdits, err := p.runBatch(ctx, spans[from:to], resources, drop[from:to])
 		if err != nil {
-			var failure *batchFailure
+			var failure *Failure
 			if !errors.As(err, &failure) {
 				return st, err
 			}
@@ -531,15 +539,17 @@ func removeSpans(td ptrace.Traces, drop func() bool) {
 	})
 }
 
-// batchFailure is a batch the plugin failed on; Process handles it with
-// the policy.
-type batchFailure struct {
-	kind string // trap, timeout, memory, error, bad_output, instance
-	err  error
+// Failure is a batch a plugin failed on; Process handles it with the
+// policy and reports it in Stats.Failure.
+type Failure struct {
+	// Kind is one of trap, timeout, memory, error, bad_output, instance;
+	// the same as the result label of tracelake_plugin_batches_total.
+	Kind string
+	Err  error
 }
 
-func (f *batchFailure) Error() string { return fmt.Sprintf("%s: %v", f.kind, f.err) }
-func (f *batchFailure) Unwrap() error { return f.err }
+func (f *Failure) Error() string { return fmt.Sprintf("%s: %v", f.Kind, f.Err) }
+func (f *Failure) Unwrap() error { return f.Err }
 
 // runBatch writes spans into an instance, calls tracelake_sample, and
 // reads back its decisions (into drop) and edits.
@@ -550,7 +560,7 @@ func (p *Plugin) runBatch(ctx context.Context, spans []flatSpan, resources []pco
 		if ctx.Err() != nil {
 			return nil, err
 		}
-		return nil, p.failed(&batchFailure{"instance", err})
+		return nil, p.failed(&Failure{Kind: "instance", Err: err})
 	}
 	// The call gets its own deadline and ignores the request's
 	// cancellation: a client hanging up must not cost a pool instance.
@@ -578,13 +588,13 @@ func (p *Plugin) runBatch(ctx context.Context, spans []flatSpan, resources []pco
 	}
 	if ret := int32(inst.stack[0]); ret != 0 {
 		p.discard(ctx, inst)
-		return nil, p.failed(&batchFailure{"error", fmt.Errorf("%s returned %d: %s", abi.ExportSample, ret, st.message())})
+		return nil, p.failed(&Failure{Kind: "error", Err: fmt.Errorf("%s returned %d: %s", abi.ExportSample, ret, st.message())})
 	}
 	// The guest may have grown its memory: read again.
 	decisions, ok := inst.mem.Read(ptr+l.decisionsOff, uint32(len(spans)))
 	if !ok {
 		p.discard(ctx, inst)
-		return nil, p.failed(&batchFailure{"bad_output", errors.New("the batch buffer is no longer in the plugin's memory")})
+		return nil, p.failed(&Failure{Kind: "bad_output", Err: errors.New("the batch buffer is no longer in the plugin's memory")})
 	}
 	for i, d := range decisions {
 		switch d {
@@ -594,13 +604,13 @@ func (p *Plugin) runBatch(ctx context.Context, spans []flatSpan, resources []pco
 			drop[i] = true
 		default:
 			p.discard(ctx, inst)
-			return nil, p.failed(&batchFailure{"bad_output", fmt.Errorf("decision %d for span %d; want 0 (keep) or 1 (drop)", d, i)})
+			return nil, p.failed(&Failure{Kind: "bad_output", Err: fmt.Errorf("decision %d for span %d; want 0 (keep) or 1 (drop)", d, i)})
 		}
 	}
 	edits, err := st.readEdits(inst.mem, len(spans))
 	if err != nil {
 		p.discard(ctx, inst)
-		return nil, p.failed(&batchFailure{"bad_output", err})
+		return nil, p.failed(&Failure{Kind: "bad_output", Err: err})
 	}
 	p.release(inst)
 	p.m.ok.Inc()
@@ -617,20 +627,20 @@ func (p *Plugin) nearMemoryLimit(inst *instance) bool {
 
 // classify names a failed call: its deadline passed, it ran out of
 // memory, or it trapped (Go panics and proc_exit end up here too).
-func classify(ctx context.Context, err error, otherwise string) *batchFailure {
+func classify(ctx context.Context, err error, otherwise string) *Failure {
 	var exit *sys.ExitError
 	if errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded || errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return &batchFailure{"timeout", err}
+		return &Failure{Kind: "timeout", Err: err}
 	}
-	return &batchFailure{otherwise, err}
+	return &Failure{Kind: otherwise, Err: err}
 }
 
 // failed counts and logs a failure (at most once per 10 s per plugin).
-func (p *Plugin) failed(f *batchFailure) error {
-	p.loader.metrics.batches.WithLabelValues(p.cfg.Name, f.kind).Inc()
+func (p *Plugin) failed(f *Failure) error {
+	p.loader.metrics.batches.WithLabelValues(p.cfg.Name, f.Kind).Inc()
 	if n, ok := p.logLimit.allow(); ok {
 		p.loader.logger.Warn("sampling plugin failed a batch; applying its failure policy",
-			"plugin", p.cfg.Name, "failure", f.kind, "err", f.err, "policy", p.cfg.Policy.String(), "suppressed", n)
+			"plugin", p.cfg.Name, "failure", f.Kind, "err", f.Err, "policy", p.cfg.Policy.String(), "suppressed", n)
 	}
 	return f
 }
