@@ -199,7 +199,8 @@ func runTest(ctx context.Context, cfg TestConfig) (*TestReport, error) {
 	if !cfg.Now.IsZero() {
 		now = func() time.Time { return cfg.Now }
 	}
-	loader, err := host.NewLoader(host.LoaderConfig{CacheDir: cfg.CacheDir, Logger: slog.New(logs), Now: now})
+	// Every log line: an author testing a plugin wants to see all it says.
+	loader, err := host.NewLoader(host.LoaderConfig{CacheDir: cfg.CacheDir, Logger: slog.New(logs), Now: now, LogEvery: -1})
 	if err != nil {
 		return nil, err
 	}
