@@ -324,10 +324,16 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		st := &callState{}
 		cctx := withCallState(ctx, st)
 		cfg := p.cfg.PluginConfig
-		ptr, err := inst.reserve(cctx, uint32(len(cfg)))
+		var ptr uint32
+		var err error
+		if len(cfg) > 0 { // empty configuration is (0, 0): no buffer needed
+			ptr, err = inst.reserve(cctx, uint32(len(cfg)))
+		}
 		if err == nil {
-			mem, _ := inst.mem.Read(ptr, uint32(len(cfg)))
-			copy(mem, cfg)
+			if len(cfg) > 0 {
+				mem, _ := inst.mem.Read(ptr, uint32(len(cfg)))
+				copy(mem, cfg)
+			}
 			inst.stack[0], inst.stack[1] = uint64(ptr), uint64(len(cfg))
 			err = mod.ExportedFunction(abi.ExportInit).CallWithStack(cctx, inst.stack[:])
 			if err == nil && int32(inst.stack[0]) != 0 {
