@@ -33,7 +33,21 @@ type Config struct {
 	Ingest          IngestConfig  `koanf:"ingest"`
 	Query           QueryConfig   `koanf:"query"`
 	Zipkin          ZipkinConfig  `koanf:"zipkin"`
+	Plugins         PluginsConfig `koanf:"plugins"`
 	ShutdownTimeout time.Duration `koanf:"shutdown-timeout"`
+
+	// configFile is the YAML file the configuration came from, if any:
+	// sampling plugin chains are read (and re-read, for hot reload) from
+	// it directly.
+	configFile string
+}
+
+// PluginsConfig holds the sampling plugin settings that are plain keys;
+// the chains themselves (plugins.default, plugins.tenants) are lists that
+// only the YAML file can hold, read by readPluginChains.
+type PluginsConfig struct {
+	CacheDir     string        `koanf:"cache-dir"`
+	PollInterval time.Duration `koanf:"poll-interval"`
 }
 
 type StorageConfig struct {
@@ -160,6 +174,7 @@ func DefaultConfig() Config {
 			TraceIndexCache:  64 << 20,
 		},
 		Zipkin:          ZipkinConfig{HTTPAddr: ":9411", AutocompleteKeys: []string{}},
+		Plugins:         PluginsConfig{PollInterval: 10 * time.Second},
 		ShutdownTimeout: 30 * time.Second,
 	}
 }
@@ -183,6 +198,8 @@ var settingHelp = map[string]string{
 	"ingest.sampling.strategies-file":          "Jaeger-format sampling strategies file, reloaded when it changes (empty: probabilistic 0.001 for every service)",
 	"zipkin.http-addr":                         "Zipkin API port: POST /api/v2/spans and /api/v1/spans where the role ingests, the /api/v2 query API where it queries (empty disables it)",
 	"zipkin.autocomplete-keys":                 "span tag keys whose values Zipkin's /api/v2/autocompleteValues lists (comma-separated)",
+	"plugins.cache-dir":                        "where compiled sampling plugins are cached between starts (empty: the user cache directory, else the temporary directory; \"memory\": not on disk)",
+	"plugins.poll-interval":                    "how often the configuration file and plugin sources are checked for changes to reload sampling plugins",
 	"ingest.max-request-bytes":                 "largest request body accepted, compressed or not",
 	"ingest.batch.max-bytes":                   "flush a tenant's batch once it holds this many bytes of spans",
 	"ingest.batch.max-delay":                   "flush a batch this long after its first request at the latest (the added latency of an export)",
@@ -267,7 +284,14 @@ func loadConfig(fs *pflag.FlagSet, args []string, getenv func(string) string) (C
 		return Config{}, flagErr
 	}
 
+	// The plugin chains are lists of mappings keyed by tenant ID, which may
+	// contain dots; they are read from the file by readPluginChains, not
+	// through koanf's dotted keys.
+	k.Delete("plugins.default")
+	k.Delete("plugins.tenants")
+
 	cfg := def
+	cfg.configFile = *configPath
 	err := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{DecoderConfig: &mapstructure.DecoderConfig{
 		DecodeHook: mapstructure.ComposeDecodeHookFunc(
 			mapstructure.StringToTimeDurationHookFunc(),
@@ -383,6 +407,9 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown-timeout", "must be positive")
+	}
+	if c.Plugins.PollInterval <= 0 {
+		bad("plugins.poll-interval", "must be positive")
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid configuration:\n  %w", joinLines(errs))

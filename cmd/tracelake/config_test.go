@@ -68,6 +68,7 @@ log:
 	want.Log.Level = "debug"
 	want.Log.Format = "json"
 	want.Zipkin.AutocompleteKeys = []string{"http.method", "env"}
+	want.configFile = path
 	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("got  %+v\nwant %+v", cfg, want)
 	}
@@ -114,5 +115,52 @@ func TestEveryKeyIsDocumented(t *testing.T) {
 	}
 	if len(settingHelp) != len(k.Keys()) {
 		t.Errorf("settingHelp documents %d keys, the config has %d", len(settingHelp), len(k.Keys()))
+	}
+}
+
+func TestPluginChainsFromFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tracelake.yaml")
+	yaml := `
+plugins:
+  poll-interval: 3s
+  default:
+    - name: sample
+      source: plugins/probabilistic.wasm
+      config: {percent: 10}
+      policy: fail-closed
+  tenants:
+    acme.prod:
+      - name: redact
+        source: /abs/redact.wasm
+        config: '{"replacement": "x"}'
+    internal: []
+`
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := load(t, []string{"--config", path}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Plugins.PollInterval != 3*time.Second {
+		t.Errorf("poll interval %s", cfg.Plugins.PollInterval)
+	}
+	chains, err := readPluginChains(cfg.configFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(chains.Default) != 1 || chains.Default[0].Source != filepath.Join(dir, "plugins/probabilistic.wasm") ||
+		string(chains.Default[0].Config) != `{"percent":10}` {
+		t.Errorf("default chain %+v", chains.Default)
+	}
+	if acme := chains.Tenants["acme.prod"]; len(acme) != 1 || acme[0].Source != "/abs/redact.wasm" || string(acme[0].Config) != `{"replacement": "x"}` {
+		t.Errorf("a tenant ID with a dot: %+v", chains.Tenants)
+	}
+	if internal, ok := chains.Tenants["internal"]; !ok || len(internal) != 0 {
+		t.Errorf("an explicitly empty chain: %+v", chains.Tenants)
+	}
+	if c, err := readPluginChains(""); err != nil || len(c.Default) != 0 {
+		t.Errorf("no file: %+v, %v", c, err)
 	}
 }

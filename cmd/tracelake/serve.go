@@ -22,6 +22,7 @@ import (
 	"github.com/tracelake/tracelake/functions/jaeger"
 	"github.com/tracelake/tracelake/functions/otlp"
 	"github.com/tracelake/tracelake/functions/pipeline"
+	"github.com/tracelake/tracelake/functions/plugins"
 	"github.com/tracelake/tracelake/functions/sampling"
 	"github.com/tracelake/tracelake/functions/zipkin"
 	"github.com/tracelake/tracelake/query/engine"
@@ -30,6 +31,7 @@ import (
 	"github.com/tracelake/tracelake/storage/objstore"
 	"github.com/tracelake/tracelake/storage/objstore/client"
 	"github.com/tracelake/tracelake/storage/tracestore"
+	"github.com/tracelake/tracelake/wasm/host"
 )
 
 type role struct {
@@ -163,7 +165,7 @@ func serve(ctx context.Context, r role, args []string, getenv func(string) strin
 
 	var ingest *ingestParts
 	if r.ingest {
-		if ingest, err = buildIngest(bgCtx, cfg, store, reg, logger, a, &background); err != nil {
+		if ingest, err = buildIngest(bgCtx, cfg, store, reg, logger, getenv, a, &background); err != nil {
 			return err
 		}
 	}
@@ -282,6 +284,11 @@ func serve(ctx context.Context, r role, args []string, getenv func(string) strin
 	}
 	stopBackground()
 	background.Wait()
+	if ingest != nil {
+		if err := ingest.close(sctx); err != nil {
+			addErr(fmt.Errorf("close sampling plugins: %w", err))
+		}
+	}
 	stopAll(false)
 	if err := admin.stop(sctx); err != nil {
 		addErr(fmt.Errorf("stop %s: %w", admin.name, err))
@@ -294,14 +301,26 @@ func serve(ctx context.Context, r role, args []string, getenv func(string) strin
 	return nil
 }
 
-// ingestParts is what the ingest side shares with the Zipkin port.
+// ingestParts is what the ingest side shares with the Zipkin port and
+// what shutdown must close.
 type ingestParts struct {
 	batcher *pipeline.Batcher
 	pipe    *pipeline.Pipeline
+	plugins *plugins.Manager // nil when there is no configuration file
+	loader  *host.Loader
+}
+
+// close stops the sampling plugins once no request can reach them.
+func (p *ingestParts) close(ctx context.Context) error {
+	if p.plugins == nil {
+		return nil
+	}
+	err := p.plugins.Close(ctx)
+	return errors.Join(err, p.loader.Close(ctx))
 }
 
 // buildIngest binds every receiver the configuration enables.
-func buildIngest(bgCtx context.Context, cfg Config, store *tracestore.Store, reg *prometheus.Registry, logger *slog.Logger, a *assembly, background *sync.WaitGroup) (*ingestParts, error) {
+func buildIngest(bgCtx context.Context, cfg Config, store *tracestore.Store, reg *prometheus.Registry, logger *slog.Logger, getenv func(string) string, a *assembly, background *sync.WaitGroup) (*ingestParts, error) {
 	batcher, err := pipeline.NewBatcher(pipeline.BatcherConfig{
 		MaxBytes:             int(cfg.Ingest.Batch.MaxBytes),
 		MaxDelay:             cfg.Ingest.Batch.MaxDelay,
@@ -312,6 +331,35 @@ func buildIngest(bgCtx context.Context, cfg Config, store *tracestore.Store, reg
 	if err != nil {
 		return nil, err
 	}
+	// Sampling plugins: the tenant's chain runs on every request. Without a
+	// configuration file there are none and nothing can reload them, so
+	// the stage is left out altogether.
+	var stages []pipeline.Stage
+	parts := &ingestParts{batcher: batcher}
+	if cfg.configFile != "" {
+		chains, err := readPluginChains(cfg.configFile)
+		if err != nil {
+			return nil, err
+		}
+		loader, err := host.NewLoader(host.LoaderConfig{CacheDir: pluginCacheDir(cfg.Plugins.CacheDir), Logger: logger, Registerer: reg})
+		if err != nil {
+			return nil, fmt.Errorf("plugins.cache-dir: %w", err)
+		}
+		mgr := plugins.NewManager(loader, plugins.Options{Logger: logger, Registerer: reg, Getenv: getenv, PollInterval: cfg.Plugins.PollInterval})
+		if err := mgr.Apply(bgCtx, chains); err != nil {
+			_ = loader.Close(bgCtx)
+			return nil, fmt.Errorf("plugins: %w", err)
+		}
+		parts.plugins, parts.loader = mgr, loader
+		stages = append(stages, mgr)
+		background.Add(1)
+		go func() {
+			defer background.Done()
+			if err := mgr.Run(bgCtx, func(context.Context) (plugins.Chains, error) { return readPluginChains(cfg.configFile) }); err != nil {
+				logger.Error("sampling plugin reloads stopped", "err", err)
+			}
+		}()
+	}
 	l := cfg.Ingest.Limits
 	pipe, err := pipeline.New(batcher, pipeline.Limits{
 		MaxSpansPerRequest:      l.MaxSpansPerRequest,
@@ -319,11 +367,11 @@ func buildIngest(bgCtx context.Context, cfg Config, store *tracestore.Store, reg
 		MaxAttributeValueLength: int(l.MaxAttributeValueLength),
 		MaxEventsPerSpan:        l.MaxEventsPerSpan,
 		MaxLinksPerSpan:         l.MaxLinksPerSpan,
-	}, nil, reg)
+	}, stages, reg)
 	if err != nil {
 		return nil, err
 	}
-	parts := &ingestParts{batcher: batcher, pipe: pipe}
+	parts.pipe = pipe
 	maxBytes := int(cfg.Ingest.MaxRequestBytes)
 
 	// OTLP.
