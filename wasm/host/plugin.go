@@ -162,7 +162,7 @@ type Plugin struct {
 	pool    chan *instance
 	created atomic.Int32
 	m       pluginMetrics
-	scratch sync.Pool // *processScratch, reused across Process calls
+	scratch sync.Pool    // *processScratch, reused across Process calls
 	closeMu sync.RWMutex // held for reading by calls, for writing by Close
 	closed  bool
 }
