@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"reflect"
+	"strings"
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -257,5 +259,34 @@ func BenchmarkWriteBatch(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1024), "ns/span")
 		})
+	}
+}
+
+// Clients send duplicate attribute keys although OTLP forbids them (and
+// decoding keeps them); an edit must leave exactly one (set) or none
+// (delete), or a redaction would leave a copy of what it redacted behind.
+func TestEditsOnDuplicateKeys(t *testing.T) {
+	var attrJSON []string
+	for _, kv := range [][2]string{{"email", "a@b.c"}, {"keep", "1"}, {"email", "d@e.f"}, {"token", "x"}, {"email", "g@h.i"}, {"token", "y"}} {
+		attrJSON = append(attrJSON, fmt.Sprintf(`{"key":%q,"value":{"stringValue":%q}}`, kv[0], kv[1]))
+	}
+	td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces([]byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"s","attributes":[` + strings.Join(attrJSON, ",") + `]}]}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	span := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
+	if n := span.Attributes().Len(); n != 6 {
+		t.Fatalf("decoded %d attributes, want the 6 sent (duplicates kept)", n)
+	}
+	edit{op: abi.OpSetAttr, key: "email", value: "[redacted]"}.apply(span)
+	edit{op: abi.OpDeleteAttr, key: "token"}.apply(span)
+	got := map[string][]string{}
+	span.Attributes().Range(func(k string, v pcommon.Value) bool {
+		got[k] = append(got[k], v.Str())
+		return true
+	})
+	want := map[string][]string{"email": {"[redacted]"}, "keep": {"1"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("attributes after edits %v, want %v", got, want)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tetratelabs/wazero/api"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/tracelake/tracelake/wasm/abi"
@@ -123,9 +124,21 @@ type edit struct {
 func (e edit) apply(s ptrace.Span) {
 	switch e.op {
 	case abi.OpDeleteAttr:
-		s.Attributes().Remove(e.key)
+		// Every attribute with the key: OTLP forbids duplicate keys but
+		// clients send them, and a redaction must not leave a copy behind.
+		s.Attributes().RemoveIf(func(k string, _ pcommon.Value) bool { return k == e.key })
 	case abi.OpSetAttr:
-		s.Attributes().PutStr(e.key, e.value)
+		// PutStr replaces the first attribute with the key; drop the rest.
+		attrs, first := s.Attributes(), true
+		attrs.RemoveIf(func(k string, _ pcommon.Value) bool {
+			if k != e.key {
+				return false
+			}
+			dup := !first
+			first = false
+			return dup
+		})
+		attrs.PutStr(e.key, e.value)
 	case abi.OpSetTraceState:
 		s.TraceState().FromRaw(e.value)
 	}
