@@ -23,8 +23,8 @@ build: ## build bin/tracelake (static, no cgo)
 run: build ## start the all-in-one, storing under ./data (OTLP :4317/:4318, Jaeger API :16686, admin :14269)
 	./bin/tracelake all-in-one --storage ./data
 
-test: tools ## run every test; builds a pinned MinIO and OpenTelemetry Collector first
-	TRACELAKE_REQUIRE_MINIO=1 TRACELAKE_MINIO_BIN=$(TOOLS)/minio \
+test: tools plugins ## run every test; builds a pinned MinIO and OpenTelemetry Collector and the plugins first
+	TRACELAKE_REQUIRE_MINIO=1 TRACELAKE_MINIO_BIN=$(TOOLS)/minio TRACELAKE_REQUIRE_PLUGINS=1 \
 	TRACELAKE_REQUIRE_OTELCOL=1 TRACELAKE_OTELCOL_BIN=$(TOOLS)/otelcol-tracelake-test \
 		$(GO) test -race -count=1 -timeout 25m ./...
 
@@ -37,6 +37,8 @@ lint: $(TOOLS)/.staticcheck-$(STATICCHECK_VERSION) ## gofmt check, go vet and st
 		if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(TOOLS)/staticcheck ./...
+	GOOS=wasip1 GOARCH=wasm $(GO) vet $(WASM_GO_PACKAGES)
+	GOOS=wasip1 GOARCH=wasm $(TOOLS)/staticcheck $(WASM_GO_PACKAGES)
 
 fmt: ## format the code
 	gofmt -w $$(git ls-files '*.go')
@@ -74,3 +76,8 @@ $(TOOLS)/.staticcheck-$(STATICCHECK_VERSION):
 
 clean: ## remove build output (not ./data, not .tools)
 	rm -rf bin
+
+# The Go code that also builds for WebAssembly: the plugin SDK and plugins.
+WASM_GO_PACKAGES := ./wasm/abi/... ./wasm/sdk/... ./wasm/plugins/go/...
+
+include wasm/plugins/Makefile.inc

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,12 +19,13 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/tracelake/tracelake/wasm/host"
+	"github.com/tracelake/tracelake/wasm/wasmtest"
 )
 
 // modules are the test plugins, built by TestMain: the host's raw-ABI
 // plugins (rules, hostile, badversion; see wasm/host/testdata/plugins) and
 // this package's tag (testdata/plugins/tag).
-var modules = map[string][]byte{}
+var modules map[string][]byte
 
 // loader is shared by every test, so each module is compiled once.
 // loaderLogs are its logs: plugin failures.
@@ -63,53 +63,18 @@ func TestMain(m *testing.M) {
 }
 
 func buildModules() error {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return fmt.Errorf("find the module root: %w", err)
-	}
-	root := filepath.Dir(strings.TrimSpace(string(out)))
 	dir, err := os.MkdirTemp("", "tracelake-plugins-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	pkgs := map[string]string{
+	modules, err = wasmtest.BuildGo(dir, map[string]string{
 		"rules":      "./wasm/host/testdata/plugins/rules",
 		"hostile":    "./wasm/host/testdata/plugins/hostile",
 		"badversion": "./wasm/host/testdata/plugins/badversion",
 		"tag":        "./functions/plugins/testdata/plugins/tag",
-	}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	errs := make(chan error, len(pkgs))
-	sem := make(chan struct{}, 2) // a small machine
-	for name, pkg := range pkgs {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			wasm := filepath.Join(dir, name+".wasm")
-			cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", wasm, pkg)
-			cmd.Dir = root
-			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			if err := cmd.Run(); err != nil {
-				errs <- fmt.Errorf("build test plugin %s: %v\n%s", name, err, stderr.Bytes())
-				return
-			}
-			b, err := os.ReadFile(wasm)
-			if err != nil {
-				errs <- err
-				return
-			}
-			mu.Lock()
-			modules[name] = b
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
+	})
+	return err
 }
 
 // newManager returns a Manager with its own registry, closed at the end of

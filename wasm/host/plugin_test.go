@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,9 +17,11 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/goleak"
+
+	"github.com/tracelake/tracelake/wasm/wasmtest"
 )
 
-var modules = map[string][]byte{} // test plugin name → wasm, built by TestMain
+var modules map[string][]byte // test plugin name → wasm, built by TestMain
 
 func TestMain(m *testing.M) {
 	code := func() int {
@@ -31,19 +31,14 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		defer os.RemoveAll(dir)
-		for _, name := range []string{"rules", "hostile", "badversion", "noop"} {
-			out := filepath.Join(dir, name+".wasm")
-			cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "./testdata/plugins/"+name)
-			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-			cmd.Stderr = os.Stderr
-			if err := cmd.Run(); err != nil {
-				fmt.Fprintf(os.Stderr, "build test plugin %s: %v\n", name, err)
-				return 1
-			}
-			if modules[name], err = os.ReadFile(out); err != nil {
-				fmt.Fprintln(os.Stderr, err)
-				return 1
-			}
+		if modules, err = wasmtest.BuildGo(dir, map[string]string{
+			"rules":      "./wasm/host/testdata/plugins/rules",
+			"hostile":    "./wasm/host/testdata/plugins/hostile",
+			"badversion": "./wasm/host/testdata/plugins/badversion",
+			"noop":       "./wasm/host/testdata/plugins/noop",
+		}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
 		}
 		return m.Run()
 	}()

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,6 +20,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/tracelake/tracelake/wasm/host"
+	"github.com/tracelake/tracelake/wasm/wasmtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -42,23 +42,16 @@ func TestMain(m *testing.M) {
 		}
 		defer os.RemoveAll(dir)
 		cacheDir = filepath.Join(dir, "cache")
-		root, err := moduleRoot()
+		built, err := wasmtest.BuildGo(dir, map[string]string{
+			"rules":   "./wasm/host/testdata/plugins/rules",
+			"hostile": "./wasm/host/testdata/plugins/hostile",
+		})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		for _, name := range []string{"rules", "hostile"} {
-			out := filepath.Join(dir, name+".wasm")
-			cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out,
-				"github.com/tracelake/tracelake/wasm/host/testdata/plugins/"+name)
-			cmd.Dir = root
-			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-			cmd.Stderr = os.Stderr
-			if err := cmd.Run(); err != nil {
-				fmt.Fprintf(os.Stderr, "build test plugin %s: %v\n", name, err)
-				return 1
-			}
-			plugins[name] = out
+		for name := range built {
+			plugins[name] = filepath.Join(dir, name+".wasm")
 		}
 		return m.Run()
 	}()
@@ -69,14 +62,6 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
-}
-
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	return filepath.Dir(strings.TrimSpace(string(out))), nil
 }
 
 func testConfig(plugin, pluginCfg, input string) TestConfig {
