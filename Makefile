@@ -28,8 +28,8 @@ test: tools plugins ## run every test; builds a pinned MinIO and OpenTelemetry C
 	TRACELAKE_REQUIRE_OTELCOL=1 TRACELAKE_OTELCOL_BIN=$(TOOLS)/otelcol-tracelake-test \
 		$(GO) test -race -count=1 -timeout 25m ./...
 
-bench: build ## Go benchmarks, then `tracelake load` against a fresh all-in-one (BENCH_DURATION=30s)
-	$(GO) test -run '^$$' -bench . -benchmem ./storage/... ./functions/... ./query/...
+bench: build plugins ## Go benchmarks (storage, ingest, query, plugins), then `tracelake load` against a fresh all-in-one (BENCH_DURATION=30s)
+	$(GO) test -run '^$$' -bench . -benchmem ./storage/... ./functions/... ./query/... ./wasm/...
 	BENCH_DURATION=$(BENCH_DURATION) scripts/bench.sh bin/tracelake
 
 lint: $(TOOLS)/.staticcheck-$(STATICCHECK_VERSION) ## gofmt check, go vet and staticcheck
