@@ -122,8 +122,25 @@ type syncBuffer struct {
 }
 
 // start runs tracelake with role on st, on free loopback ports, and waits
-// until it is ready.
+// until it is ready. A port found free can be taken by another process
+// (a parallel test package, an outgoing connection) before tracelake binds
+// it, so start tries again with fresh ports when that is why it failed.
 func start(t *testing.T, role string, st storage, extra ...string) *proc {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		p, err := startOnce(t, role, st, extra...)
+		if err == nil {
+			return p
+		}
+		if attempt < 5 && strings.Contains(p.logs.String(), "address already in use") {
+			t.Logf("tracelake %s lost a port race, trying other ports: %v", role, err)
+			continue
+		}
+		t.Fatal(err)
+	}
+}
+
+func startOnce(t *testing.T, role string, st storage, extra ...string) (*proc, error) {
 	t.Helper()
 	p := &proc{t: t, exited: make(chan struct{}), logs: &bytes.Buffer{}}
 	grpcAddr, httpAddr, queryAddr, adminAddr := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
@@ -151,7 +168,7 @@ func start(t *testing.T, role string, st storage, extra ...string) *proc {
 	var logs syncBuffer
 	p.cmd.Stdout, p.cmd.Stderr = &logs, &logs
 	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
+		return p, err
 	}
 	go func() {
 		p.waitErr = p.cmd.Wait()
@@ -172,16 +189,17 @@ func start(t *testing.T, role string, st storage, extra ...string) *proc {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return p
+				return p, nil
 			}
 		}
 		select {
 		case <-p.exited:
-			t.Fatalf("tracelake %s exited during start-up (%v):\n%s", role, p.waitErr, p.logs.String())
+			return p, fmt.Errorf("tracelake %s exited during start-up (%v):\n%s", role, p.waitErr, p.logs.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("tracelake %s not ready after 60s", role)
+			p.kill(syscall.SIGKILL)
+			return p, fmt.Errorf("tracelake %s not ready after 60s:\n%s", role, p.logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -418,11 +436,13 @@ func TestEndToEnd(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := tc.storage(t)
-			ingest := start(t, "all-in-one", st)
-			query := ingest
+			var ingest, query *proc
 			if tc.split {
 				ingest = start(t, "ingest", st)
 				query = start(t, "query", st)
+			} else {
+				ingest = start(t, "all-in-one", st)
+				query = ingest
 			}
 			viaGRPC := exportSpans(t, grpcExporter(t, ingest.grpcAddr, nil), "checkout-grpc", 12)
 			for _, id := range viaGRPC {

@@ -388,7 +388,12 @@ func (p *Plugin) acquire(ctx context.Context) (*instance, error) {
 		return inst, nil
 	default:
 	}
-	if p.created.Add(1) <= int32(p.cfg.MaxInstances) {
+	// Claim a slot below the bound with compare-and-swap, so that the count
+	// never exceeds it, even for a moment.
+	for n := p.created.Load(); n < int32(p.cfg.MaxInstances); n = p.created.Load() {
+		if !p.created.CompareAndSwap(n, n+1) {
+			continue
+		}
 		inst, err := p.newInstance(ctx)
 		if err != nil {
 			p.created.Add(-1)
@@ -397,7 +402,6 @@ func (p *Plugin) acquire(ctx context.Context) (*instance, error) {
 		p.m.instances.Set(float64(p.created.Load()))
 		return inst, nil
 	}
-	p.created.Add(-1)
 	select {
 	case inst := <-p.pool:
 		return inst, nil
