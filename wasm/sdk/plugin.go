@@ -56,9 +56,14 @@ func HandleBatch(fn func(*Batch) error) {
 // OnInit registers fn to receive the plugin's configuration (the bytes the
 // operator configured, typically JSON) once per instance, before any
 // batch. config is valid only during the call. A non-nil error fails
-// loading the plugin, with err.Error() as the reason. Without OnInit, the
-// plugin accepts only an empty configuration ("", "{}" or "null").
-func OnInit(fn func(config []byte) error) { registered.onInit = fn }
+// loading the plugin, with err.Error() as the reason. Until fn has
+// succeeded once, every batch fails (a host calling tracelake_sample
+// before tracelake_init gets an error, not decisions from an unconfigured
+// plugin). Without OnInit, the plugin accepts only an empty configuration
+// ("", "{}" or "null").
+func OnInit(fn func(config []byte) error) {
+	registered.onInit, registered.configured = fn, false
+}
 
 // Features declares what the plugin reads beyond span records, so the
 // host writes it into every batch; it replaces an earlier declaration.
@@ -85,6 +90,7 @@ type Plugin struct {
 	handle      func(Span) Decision
 	handleBatch func(*Batch) error
 	onInit      func([]byte) error
+	configured  bool // onInit succeeded: batches may be sampled
 	features    Feature
 	batch       Batch
 }
@@ -98,7 +104,11 @@ func (p *Plugin) Features() Feature { return p.features }
 // Init passes config to the plugin's OnInit function (tracelake_init).
 func (p *Plugin) Init(config []byte) error {
 	if p.onInit != nil {
-		return p.onInit(config)
+		if err := p.onInit(config); err != nil {
+			return err // a configuration that worked before stays in force
+		}
+		p.configured = true
+		return nil
 	}
 	switch string(trimSpace(config)) {
 	case "", "{}", "null":
@@ -119,6 +129,9 @@ func (p *Plugin) Sample(buf []byte) (edits, data []byte, err error) {
 }
 
 func (p *Plugin) sample(buf []byte) error {
+	if p.onInit != nil && !p.configured {
+		return sdkError("tracelake_sample before a successful tracelake_init: the plugin is not configured")
+	}
 	b := &p.batch
 	if err := b.reset(buf); err != nil {
 		return err

@@ -502,6 +502,37 @@ func TestInit(t *testing.T) {
 	}
 }
 
+// TestSampleBeforeInit: a plugin with OnInit samples nothing until its
+// configuration has been accepted once; a later bad one changes nothing.
+func TestSampleBeforeInit(t *testing.T) {
+	sdk.Handle(func(sdk.Span) sdk.Decision { return sdk.Keep })
+	sdk.OnInit(func(c []byte) error {
+		if string(c) == "bad" {
+			return errString("bad config")
+		}
+		return nil
+	})
+	defer sdk.OnInit(nil)
+	if _, err := sdktest.Run(testBatch()); err == nil || !strings.Contains(err.Error(), "before a successful tracelake_init") {
+		t.Errorf("before init: %v", err)
+	}
+	if err := sdktest.Init("bad"); err == nil {
+		t.Error("bad config accepted")
+	}
+	if _, err := sdktest.Run(testBatch()); err == nil {
+		t.Error("sampled after a failed init only")
+	}
+	if err := sdktest.Init("good"); err != nil {
+		t.Fatal(err)
+	}
+	if err := sdktest.Init("bad"); err == nil {
+		t.Error("bad config accepted")
+	}
+	if _, err := sdktest.Run(testBatch()); err != nil {
+		t.Errorf("after a successful init: %v", err)
+	}
+}
+
 func TestNoHandler(t *testing.T) {
 	sdk.HandleBatch(nil)
 	if _, err := sdktest.Run(testBatch()); err == nil || !strings.Contains(err.Error(), "no handler") {

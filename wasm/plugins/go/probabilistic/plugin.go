@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"math"
 	"strconv"
 
 	"github.com/tracelake/tracelake/wasm/sdk"
@@ -15,11 +16,11 @@ var sampler probability.Sampler
 
 // configure reads {"percent": 10}.
 func configure(data []byte) error {
-	percent := -1.0
+	percent := math.NaN() // unset: JSON has no NaN (-1 would make {"percent": -1} "required")
 	if err := config.Decode(data, config.Fields{"percent": config.Float(&percent)}); err != nil {
 		return err
 	}
-	if percent == -1 {
+	if math.IsNaN(percent) {
 		return errors.New(`percent is required, e.g. {"percent": 10}`)
 	}
 	if !(percent >= 0 && percent <= 100) {

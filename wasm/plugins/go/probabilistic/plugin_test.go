@@ -25,6 +25,7 @@ func TestConfig(t *testing.T) {
 		`{}`:                 "percent is required",
 		`{"percent": 101}`:   "not in [0, 100]",
 		`{"percent": -2}`:    "not in [0, 100]",
+		`{"percent": -1}`:    "not in [0, 100]",
 		`{"percent": "10"}`:  `percent: want a number, got "10"`,
 		`{"percent": 1e-20}`: "is not 0 or in [2^-56, 1]",
 		`{"ratio": 1}`:       `unknown field "ratio"`,
