@@ -41,12 +41,24 @@ const testTimeout = 30 * time.Second
 
 func TestMain(m *testing.M) {
 	code := func() int {
-		if err := buildModules(); err != nil {
+		dir, err := os.MkdirTemp("", "tracelake-plugins-")
+		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		var err error
-		if loader, err = host.NewLoader(host.LoaderConfig{Logger: slog.New(slog.NewTextHandler(&loaderLogs, nil))}); err != nil {
+		defer os.RemoveAll(dir)
+		var cacheDir string
+		modules, cacheDir, err = wasmtest.BuildGoPrecompiled(dir, map[string]string{
+			"rules":      "./wasm/host/testdata/plugins/rules",
+			"hostile":    "./wasm/host/testdata/plugins/hostile",
+			"badversion": "./wasm/host/testdata/plugins/badversion",
+			"tag":        "./functions/plugins/testdata/plugins/tag",
+		})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if loader, err = host.NewLoader(host.LoaderConfig{CacheDir: cacheDir, Logger: slog.New(slog.NewTextHandler(&loaderLogs, nil))}); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
@@ -62,20 +74,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func buildModules() error {
-	dir, err := os.MkdirTemp("", "tracelake-plugins-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	modules, err = wasmtest.BuildGo(dir, map[string]string{
-		"rules":      "./wasm/host/testdata/plugins/rules",
-		"hostile":    "./wasm/host/testdata/plugins/hostile",
-		"badversion": "./wasm/host/testdata/plugins/badversion",
-		"tag":        "./functions/plugins/testdata/plugins/tag",
-	})
-	return err
-}
 
 // newManager returns a Manager with its own registry, closed at the end of
 // the test.

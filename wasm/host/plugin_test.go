@@ -21,7 +21,12 @@ import (
 	"github.com/tracelake/tracelake/wasm/wasmtest"
 )
 
-var modules map[string][]byte // test plugin name → wasm, built by TestMain
+// modules are the test plugins by name, built by TestMain, and compiled
+// into cacheDir, which test loaders use.
+var (
+	modules  map[string][]byte
+	cacheDir string
+)
 
 func TestMain(m *testing.M) {
 	code := func() int {
@@ -31,7 +36,7 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		defer os.RemoveAll(dir)
-		if modules, err = wasmtest.BuildGo(dir, map[string]string{
+		if modules, cacheDir, err = wasmtest.BuildGoPrecompiled(dir, map[string]string{
 			"rules":      "./wasm/host/testdata/plugins/rules",
 			"hostile":    "./wasm/host/testdata/plugins/hostile",
 			"badversion": "./wasm/host/testdata/plugins/badversion",
@@ -54,7 +59,7 @@ func TestMain(m *testing.M) {
 func newLoader(t *testing.T) (*Loader, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	l, err := NewLoader(LoaderConfig{Registerer: reg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	l, err := NewLoader(LoaderConfig{CacheDir: cacheDir, Registerer: reg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -131,4 +132,70 @@ func staleSources(root, module string) []string {
 		}
 	}
 	return stale
+}
+
+// Precompile compiles modules (files) into a wazero compilation cache in
+// cacheDir, the way wasm/host compiles them, in a program of its own
+// (./precompile) built without the race detector: under -race, wazero's
+// compiler takes seconds per Go plugin, a tenth of that without. Loaders
+// given cacheDir then find the modules compiled.
+//
+// wazero keys its cache on its version, which it reads from the build
+// information of the program that loads the modules: the real version in
+// a binary built by go build or go run, "dev" in a test binary, which
+// lacks dependency information. forVersion is that version —
+// WazeroVersion() for the calling test binary itself, "" for a binary
+// built with go build — and the program is built to believe the same.
+// Were wazero's variable renamed, the cache would simply miss and the
+// modules be compiled again where they are loaded: slower, no less right.
+func Precompile(cacheDir, forVersion string, files ...string) error {
+	root, err := Root()
+	if err != nil {
+		return err
+	}
+	args := []string{"run"}
+	if forVersion != "" {
+		args = append(args, "-ldflags=-X=github.com/tetratelabs/wazero/internal/version.version="+forVersion)
+	}
+	args = append(args, "./wasm/wasmtest/precompile", cacheDir)
+	cmd := exec.Command("go", append(args, files...)...)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("precompile plugins: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// WazeroVersion is the version wazero finds in this program's build
+// information, as it computes it: "dev" when there is none (test
+// binaries).
+func WazeroVersion() string {
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, dep := range info.Deps {
+			if dep.Path == "github.com/tetratelabs/wazero" && dep.Version != "" && dep.Version != "(devel)" {
+				return dep.Version
+			}
+		}
+	}
+	return "dev"
+}
+
+// BuildGoPrecompiled is BuildGo, then Precompile of the modules for the
+// calling test binary into a cache under dir, whose path it returns: give
+// it to the test's loaders (host.LoaderConfig.CacheDir). Should
+// precompiling fail, it says so on stderr and the loaders compile.
+func BuildGoPrecompiled(dir string, pkgs map[string]string) (map[string][]byte, string, error) {
+	modules, err := BuildGo(dir, pkgs)
+	if err != nil {
+		return nil, "", err
+	}
+	cacheDir := filepath.Join(dir, "wazero-cache")
+	files := make([]string, 0, len(modules))
+	for name := range modules {
+		files = append(files, filepath.Join(dir, name+".wasm"))
+	}
+	if err := Precompile(cacheDir, WazeroVersion(), files...); err != nil {
+		fmt.Fprintf(os.Stderr, "%v\n(the tests compile the plugins themselves)\n", err)
+	}
+	return modules, cacheDir, nil
 }
