@@ -223,22 +223,26 @@ func (w *batchWriter) write(b []byte, l layout, spans []flatSpan, resources []pc
 		le.PutUint32(r[abi.ResAttrsFirst:], first)
 		le.PutUint32(r[abi.ResAttrsCount:], count)
 	}
+	// The span loop is the hot path (every span of every request): records
+	// are written through fixed-size array pointers so the stores need no
+	// bounds checks, and strings are copied inline.
 	for i, fs := range spans {
 		s := fs.span
-		r := b[l.spansOff+uint32(i)*abi.SpanSize:][:abi.SpanSize]
+		r := (*[abi.SpanSize]byte)(b[l.spansOff+uint32(i)*abi.SpanSize:])
 		tid, sid, pid := s.TraceID(), s.SpanID(), s.ParentSpanID()
-		copy(r[abi.SpanTraceID:], tid[:])
-		copy(r[abi.SpanSpanID:], sid[:])
-		copy(r[abi.SpanParentID:], pid[:])
+		*(*[16]byte)(r[abi.SpanTraceID:]) = tid
+		*(*[8]byte)(r[abi.SpanSpanID:]) = sid
+		*(*[8]byte)(r[abi.SpanParentID:]) = pid
 		start, end := int64(s.StartTimestamp()), int64(s.EndTimestamp())
 		le.PutUint64(r[abi.SpanStart:], uint64(start))
 		le.PutUint64(r[abi.SpanDuration:], uint64(end-start))
-		no, nn := putBytes(s.Name())
-		le.PutUint32(r[abi.SpanNameOff:], no)
-		le.PutUint32(r[abi.SpanNameLen:], nn)
-		to, tn := putBytes(s.TraceState().AsRaw())
-		le.PutUint32(r[abi.SpanTraceStateOff:], to)
-		le.PutUint32(r[abi.SpanTraceStateLen:], tn)
+		name, ts := s.Name(), s.TraceState().AsRaw()
+		le.PutUint32(r[abi.SpanNameOff:], bp-l.bytesOff)
+		le.PutUint32(r[abi.SpanNameLen:], uint32(len(name)))
+		bp += uint32(copy(b[bp:], name))
+		le.PutUint32(r[abi.SpanTraceStateOff:], bp-l.bytesOff)
+		le.PutUint32(r[abi.SpanTraceStateLen:], uint32(len(ts)))
+		bp += uint32(copy(b[bp:], ts))
 		le.PutUint32(r[abi.SpanResource:], uint32(w.resIndex[fs.res]))
 		r[abi.SpanKind] = byte(s.Kind())
 		r[abi.SpanStatus] = byte(s.Status().Code())
