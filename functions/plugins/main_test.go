@@ -74,7 +74,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-
 // newManager returns a Manager with its own registry, closed at the end of
 // the test.
 func newManager(t *testing.T, opts Options) (*Manager, *prometheus.Registry) {
