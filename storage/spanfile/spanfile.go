@@ -94,6 +94,11 @@ type File interface {
 	// key's values, on spans of service (any when empty), in no particular
 	// order.
 	AttributeValues(ctx context.Context, service, key string) ([]string, error)
+	// Scan calls fn with every span's SpanInfo, in file order (sorted by
+	// trace ID, so a trace's spans are consecutive), reading only the
+	// columns SpanInfo needs. fn must not keep the pointer; an error from
+	// fn stops the scan and is returned.
+	Scan(ctx context.Context, fn func(*SpanInfo) error) error
 }
 
 // KindName maps OTLP's span kind to the lower-case name Jaeger's APIs and
@@ -113,4 +118,19 @@ func KindName(k ptrace.SpanKind) string {
 		return "internal"
 	}
 	return ""
+}
+
+// SpanInfo is the part of a span that trace indexes and aggregates
+// (dependency links, RED metrics) are built from: identity, service,
+// name, kind, timing and status, but no attributes.
+type SpanInfo struct {
+	TraceID      pcommon.TraceID
+	SpanID       pcommon.SpanID
+	ParentSpanID pcommon.SpanID // zero for a root span
+	Service      string         // the resource's service.name, "" when absent
+	Name         string
+	Kind         ptrace.SpanKind
+	Start        int64 // Unix ns
+	Duration     int64 // ns; as sent, so it may be negative
+	StatusCode   ptrace.StatusCode
 }

@@ -23,17 +23,31 @@ var ErrNotThisFormat = errors.New("not a vparquet1 span file")
 
 // File is an open vparquet1 file. It is safe for concurrent use.
 type File struct {
-	pf   *parquet.File
-	info spanfile.Info
+	pf     *parquet.File
+	reader io.ReaderAt
+	info   spanfile.Info
 	// leaf column indexes used for pruning
 	colTraceID, colStart, colService int
 }
 
 var _ spanfile.File = (*File)(nil)
 
-// Open reads the footer of a vparquet1 file of the given size.
+// Open reads the footer of a vparquet1 file of the given size, and the
+// page indexes and bloom filters FindTrace and TraceIndex use.
 func Open(r io.ReaderAt, size int64) (*File, error) {
-	pf, err := parquet.OpenFile(r, size, parquet.SkipBloomFilters(false), parquet.ReadBufferSize(64<<10))
+	return open(r, size, parquet.SkipBloomFilters(false), parquet.ReadBufferSize(64<<10))
+}
+
+// OpenRows reads only the footer: for files whose rows are found through
+// an index of their own (compacted blocks), where FindTrace's page indexes
+// and bloom filters would cost a read per column and row group at open.
+// FindTrace still works, scanning the trace ID pages of every row group.
+func OpenRows(r io.ReaderAt, size int64) (*File, error) {
+	return open(r, size, parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true), parquet.ReadBufferSize(256<<10))
+}
+
+func open(r io.ReaderAt, size int64, opts ...parquet.FileOption) (*File, error) {
+	pf, err := parquet.OpenFile(r, size, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("open parquet: %w", err)
 	}
@@ -42,7 +56,7 @@ func Open(r io.ReaderAt, size int64) (*File, error) {
 	if format != FormatName || version != FormatVersion {
 		return nil, fmt.Errorf("%w: format %q version %q", ErrNotThisFormat, format, version)
 	}
-	f := &File{pf: pf}
+	f := &File{pf: pf, reader: r}
 	f.info.Format = FormatName
 	f.info.Tenant, _ = pf.Lookup(MetaTenant)
 	for key, dst := range map[string]*int64{MetaStartMin: &f.info.StartMin, MetaEndMax: &f.info.EndMax} {
@@ -195,3 +209,6 @@ func readRows[T any](r *parquet.GenericReader[T], first int64, rows []T) error {
 	}
 	return nil
 }
+
+// Parquet is the underlying Parquet file, for tools that show its layout.
+func (f *File) Parquet() *parquet.File { return f.pf }

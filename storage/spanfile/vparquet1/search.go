@@ -2,10 +2,12 @@ package vparquet1
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 
 	"github.com/parquet-go/parquet-go"
@@ -48,6 +50,44 @@ type eventAttrs struct {
 
 const searchBatch = 512
 
+// searchColumns are the top-level columns searchRow reads.
+var searchColumns = []string{"trace_id", "name", "start_unix_nano", "duration_nano", "service_name"}
+
+// prefetchColumns fetches the chunks of row group gi's columns named (all
+// when nil) when the reader can prefetch: ranges closer than 1 MiB are
+// read as one, so a search costs a request or two per row group instead
+// of one per page per column.
+func (f *File) prefetchColumns(gi int, names []string) error {
+	p, ok := f.reader.(Prefetcher)
+	if !ok {
+		return nil
+	}
+	type span struct{ off, end int64 }
+	var spans []span
+	for _, c := range f.pf.Metadata().RowGroups[gi].Columns {
+		if names != nil && !slices.Contains(names, c.MetaData.PathInSchema[0]) {
+			continue
+		}
+		start := c.MetaData.DataPageOffset
+		if d := c.MetaData.DictionaryPageOffset; d > 0 && d < start {
+			start = d
+		}
+		spans = append(spans, span{start, start + c.MetaData.TotalCompressedSize})
+	}
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.off, b.off) })
+	const gap = 1 << 20
+	for i := 0; i < len(spans); {
+		cur := spans[i]
+		for i++; i < len(spans) && spans[i].off <= cur.end+gap; i++ {
+			cur.end = max(cur.end, spans[i].end)
+		}
+		if err := p.Prefetch(cur.off, cur.end-cur.off); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Search calls fn for every span matching flt. Row groups whose statistics
 // exclude the time window or service are skipped unread.
 func (f *File) Search(ctx context.Context, flt spanfile.Filter, fn func(spanfile.Match) bool) error {
@@ -61,7 +101,16 @@ func (f *File) Search(ctx context.Context, flt spanfile.Filter, fn func(spanfile
 		}
 		var more bool
 		var err error
-		if len(flt.Attributes) == 0 && len(flt.Keys) == 0 {
+		basic := len(flt.Attributes) == 0 && len(flt.Keys) == 0
+		if basic {
+			err = f.prefetchColumns(gi, searchColumns)
+		} else {
+			err = f.prefetchColumns(gi, nil)
+		}
+		if err != nil {
+			return fmt.Errorf("row group %d: %w", gi, err)
+		}
+		if basic {
 			more, err = searchGroup(rg, func(r *searchRow) bool {
 				if m.basic(r.ServiceName, r.Name, r.Start, r.Duration) {
 					return fn(spanfile.Match{TraceID: r.TraceID, Start: r.Start})
