@@ -46,6 +46,8 @@ type Config struct {
 	// and still be found by a time-window listing (clients' clocks run
 	// ahead). Listings for a window start this much before it.
 	WriteSkew time.Duration
+	// FooterCacheBytes bounds the memory of cached block footers.
+	FooterCacheBytes int
 }
 
 func (c *Config) defaults() {
@@ -57,6 +59,9 @@ func (c *Config) defaults() {
 	}
 	if c.WriteSkew == 0 {
 		c.WriteSkew = time.Hour
+	}
+	if c.FooterCacheBytes == 0 {
+		c.FooterCacheBytes = 32 << 20
 	}
 }
 
@@ -70,6 +75,10 @@ type Store struct {
 
 	mu      sync.Mutex
 	entropy io.Reader
+
+	tailsMu    sync.Mutex
+	tails      map[string][]byte // block footers by key
+	tailsBytes int
 }
 
 // New returns a Store on bucket.
@@ -251,14 +260,34 @@ func (s *Store) readerAt(ctx context.Context, ref FileRef) (io.ReaderAt, int64, 
 	return &rangeReaderAt{ctx: ctx, bucket: s.bucket, key: ref.Key}, size, nil, nil
 }
 
-// rangeReaderAt reads a large object with one ranged GET per ReadAt.
+// rangeReaderAt reads a large object with one ranged GET per ReadAt,
+// except for reads inside a segment it already holds (a prefetched row
+// group, a cached footer).
 type rangeReaderAt struct {
 	ctx    context.Context // io.ReaderAt has no context; this bounds every read
 	bucket objstore.Reader
 	key    string
+
+	mu   sync.Mutex
+	segs []segment
+}
+
+type segment struct {
+	off    int64
+	data   []byte
+	pinned bool // kept however many ranges are prefetched
 }
 
 func (r *rangeReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	r.mu.Lock()
+	for _, s := range r.segs {
+		if off >= s.off && off+int64(len(p)) <= s.off+int64(len(s.data)) {
+			n := copy(p, s.data[off-s.off:])
+			r.mu.Unlock()
+			return n, nil
+		}
+	}
+	r.mu.Unlock()
 	rc, err := r.bucket.GetRange(r.ctx, r.key, off, int64(len(p)))
 	if err != nil {
 		return 0, err
@@ -269,4 +298,35 @@ func (r *rangeReaderAt) ReadAt(p []byte, off int64) (int, error) {
 		err = io.EOF
 	}
 	return n, err
+}
+
+// Prefetch reads [off, off+n) in one request and serves later reads
+// inside it from memory (vparquet1.Prefetcher).
+func (r *rangeReaderAt) Prefetch(off, n int64) error {
+	r.mu.Lock()
+	for _, s := range r.segs {
+		if off >= s.off && off+n <= s.off+int64(len(s.data)) {
+			r.mu.Unlock()
+			return nil
+		}
+	}
+	r.mu.Unlock()
+	data := make([]byte, n)
+	if _, err := r.ReadAt(data, off); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	r.mu.Lock()
+	// Readers go row group by row group: keep the pinned footer and the
+	// last few prefetched ranges, so a scan of a large block holds one row
+	// group's columns at a time, not the block.
+	const keep = 4
+	var kept []segment
+	for i, s := range r.segs {
+		if s.pinned || i >= len(r.segs)-keep+1 {
+			kept = append(kept, s)
+		}
+	}
+	r.segs = append(kept, segment{off: off, data: data})
+	r.mu.Unlock()
+	return nil
 }
