@@ -64,6 +64,86 @@ type Operation struct {
 	SpanKind string
 }
 
+// MetricsStep is the time resolution of Dependencies and Metrics: spans
+// are counted by the minute they started in, so time ranges are exact to
+// the minute, and steps and windows are whole minutes.
+const MetricsStep = time.Minute
+
+// MaxMetricPoints is the most points a series of Metrics may have
+// (Prometheus's limit): Lookback/Step must not exceed it.
+const MaxMetricPoints = 11_000
+
+// DependencyLink is the calls from one service to another: spans of
+// Child whose parent span (or, for a Zipkin shared span, whose client
+// half) belongs to Parent.
+type DependencyLink struct {
+	Parent, Child string
+	CallCount     uint64
+	// ErrorCount is how many of the calls failed (status Error).
+	ErrorCount uint64
+}
+
+// Metric names a RED metric.
+type Metric int
+
+const (
+	// MetricCalls is the calls per second.
+	MetricCalls Metric = iota + 1
+	// MetricErrors is the fraction of the calls that failed (status Error).
+	MetricErrors
+	// MetricLatencies is a quantile of the calls' durations, in
+	// milliseconds.
+	MetricLatencies
+)
+
+// MetricsQuery asks for RED series, as Jaeger's monitor API does: a point
+// every Step from End-Lookback to End, each summarising the spans that
+// started in the RatePer before it.
+type MetricsQuery struct {
+	Metric Metric
+	// Services keeps spans of these services; at least one.
+	Services []string
+	// GroupByOperation makes a series per service and span name instead
+	// of one per service.
+	GroupByOperation bool
+	// SpanKinds keeps spans of these kinds, named as spanfile.KindName
+	// names them ("server", …, "" for unspecified); empty keeps every kind.
+	SpanKinds []string
+	// End and Lookback bound the points: the last is at the last whole
+	// minute at or before End, none is before End-Lookback.
+	End      time.Time
+	Lookback time.Duration
+	// Step is the time between points and RatePer the time before each
+	// point that it summarises. Both are positive and rounded up to whole
+	// MetricsSteps; RatePer longer than Step makes a moving average.
+	Step, RatePer time.Duration
+	// Quantile is the latency quantile MetricLatencies asks for, in (0, 1].
+	Quantile float64
+}
+
+// MetricFamily is the answer to a MetricsQuery.
+type MetricFamily struct {
+	Metric Metric
+	// Series are sorted by service, then operation. A service (or
+	// operation) with no call in the time the points summarise has none.
+	Series []MetricSeries
+}
+
+// MetricSeries is the points of one service, or one operation of it.
+type MetricSeries struct {
+	Service   string
+	Operation string // set when grouped by operation
+	Points    []MetricPoint
+}
+
+// MetricPoint is one value of a series, oldest first.
+type MetricPoint struct {
+	Time time.Time
+	// Value is NaN where it is undefined: the error rate and latency of a
+	// time without calls. The call rate is then 0.
+	Value float64
+}
+
 // Querier answers trace queries for one tenant at a time.
 //
 // Results are deterministic: the same stored data gives the same answer.
@@ -90,4 +170,15 @@ type Querier interface {
 	// Zipkin translator puts the remote endpoint's service) and
 	// autocompleteValues.
 	AttributeValues(ctx context.Context, tenant, service, key string) ([]string, error)
+	// Dependencies returns the calls between services made by spans that
+	// started in r, sorted by parent then child. r is rounded to the whole
+	// minutes (MetricsStep) that start in it; the zero TimeRange counts
+	// everything.
+	Dependencies(ctx context.Context, tenant string, r TimeRange) ([]DependencyLink, error)
+	// Metrics returns RED series for the monitor API. A query outside
+	// MetricsQuery's contract (no service, a Step or RatePer that is not
+	// positive, a latency quantile outside (0, 1], more than
+	// MaxMetricPoints points a series) is an error; API layers check
+	// their parameters first.
+	Metrics(ctx context.Context, tenant string, q MetricsQuery) (MetricFamily, error)
 }

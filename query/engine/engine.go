@@ -15,6 +15,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tracelake/tracelake/query"
+	"github.com/tracelake/tracelake/storage/aggregate"
+	"github.com/tracelake/tracelake/storage/block/index"
+	"github.com/tracelake/tracelake/storage/objstore"
 	"github.com/tracelake/tracelake/storage/spanfile"
 	"github.com/tracelake/tracelake/storage/tracestore"
 )
@@ -36,13 +39,20 @@ type Config struct {
 	// (about 1.4 bytes per span): lookups by trace ID open only the files
 	// whose index may hold the trace.
 	TraceIndexCacheBytes int
+	// BlockIndexCacheBytes bounds the memory of the blocks' trace indexes
+	// and bloom filters (about 40 bytes per trace), read once per block.
+	BlockIndexCacheBytes int
+	// AggregateCacheBytes bounds the memory of per-file aggregates
+	// (dependency links and RED metrics; a few KiB per file).
+	AggregateCacheBytes int
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
 }
 
 // DefaultConfig returns the settings the query service starts with.
 func DefaultConfig() Config {
-	return Config{Concurrency: 8, TraceSlack: time.Hour, ServicesLookback: 7 * 24 * time.Hour, OperationsCacheFiles: 100_000, TraceIndexCacheBytes: 64 << 20}
+	return Config{Concurrency: 8, TraceSlack: time.Hour, ServicesLookback: 7 * 24 * time.Hour, OperationsCacheFiles: 100_000,
+		TraceIndexCacheBytes: 64 << 20, BlockIndexCacheBytes: 256 << 20, AggregateCacheBytes: 64 << 20}
 }
 
 // Validate reports the first invalid setting.
@@ -58,6 +68,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("operations cache size must be positive, got %d", c.OperationsCacheFiles)
 	case c.TraceIndexCacheBytes < 0:
 		return fmt.Errorf("trace index cache size must not be negative, got %d", c.TraceIndexCacheBytes)
+	case c.BlockIndexCacheBytes < 0:
+		return fmt.Errorf("block index cache size must not be negative, got %d", c.BlockIndexCacheBytes)
+	case c.AggregateCacheBytes < 0:
+		return fmt.Errorf("aggregate cache size must not be negative, got %d", c.AggregateCacheBytes)
 	}
 	return nil
 }
@@ -74,6 +88,14 @@ type Engine struct {
 	// indexes holds trace indexes by object key; files are immutable, so
 	// an entry is valid for as long as the file exists.
 	indexes *lru[string, spanfile.TraceIndex]
+	// metas holds block metas by key; blockIndexes and blooms the blocks'
+	// trace indexes and bloom filters by block prefix. Blocks are
+	// immutable too.
+	metas        *lru[string, *tracestore.BlockMeta]
+	blockIndexes *lru[string, *index.Index]
+	blooms       *lru[string, *index.Bloom]
+	// aggs holds aggregates by span file key (see aggregates).
+	aggs *lru[string, *aggregate.Aggregate]
 }
 
 var _ query.Querier = (*Engine)(nil)
@@ -93,6 +115,12 @@ func New(store *tracestore.Store, cfg Config, logger *slog.Logger) (*Engine, err
 		ops:     newLRU[string, []spanfile.Operation](cfg.OperationsCacheFiles, nil),
 		values:  newLRU[valuesKey, []string](cfg.OperationsCacheFiles, nil),
 		indexes: newLRU[string](cfg.TraceIndexCacheBytes, spanfile.TraceIndex.MemSize),
+		metas:   newLRU[string, *tracestore.BlockMeta](cfg.OperationsCacheFiles, nil),
+		// Blooms are consulted for every block on every lookup: give them
+		// a quarter of the budget of their own, so indexes do not evict them.
+		blockIndexes: newLRU[string](cfg.BlockIndexCacheBytes*3/4, (*index.Index).MemSize),
+		blooms:       newLRU[string](cfg.BlockIndexCacheBytes/4, (*index.Bloom).MemSize),
+		aggs:         newLRU[string](cfg.AggregateCacheBytes, (*aggregate.Aggregate).MemSize),
 	}, nil
 }
 
@@ -112,8 +140,18 @@ func unixNano(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-// files lists the tenant's files overlapping [start, end).
-func (e *Engine) files(ctx context.Context, tenant string, start, end int64) ([]tracestore.FileRef, error) {
+// source is one object a query reads: a block's data file, or an ingest
+// file no block has replaced yet.
+type source struct {
+	Key   string                // the span file's object key
+	ref   tracestore.FileRef    // an ingest file (block == nil)
+	block *tracestore.BlockMeta // a block
+}
+
+// files lists what holds the tenant's spans in [start, end): the blocks
+// and the ingest files they have not replaced, resolved so that every
+// span is read exactly once (tracestore.Resolve), in key order.
+func (e *Engine) files(ctx context.Context, tenant string, start, end int64) ([]source, error) {
 	var refs []tracestore.FileRef
 	for ref, err := range e.store.Files(ctx, tenant, start, end) {
 		if err != nil {
@@ -121,28 +159,99 @@ func (e *Engine) files(ctx context.Context, tenant string, start, end int64) ([]
 		}
 		refs = append(refs, ref)
 	}
-	return refs, nil
+	var blocks []*tracestore.BlockMeta
+	for ref, err := range e.store.Blocks(ctx, tenant, start) {
+		if err != nil {
+			return nil, err
+		}
+		m, ok := e.metas.get(ref.Key)
+		if !ok {
+			var err error
+			m, err = e.store.ReadBlockMeta(ctx, ref)
+			if errors.Is(err, objstore.ErrNotFound) {
+				continue // deleted since the listing (a rejected block)
+			}
+			if err != nil {
+				return nil, err
+			}
+			e.metas.put(ref.Key, m)
+		}
+		blocks = append(blocks, m)
+	}
+	used, raw, _ := tracestore.Resolve(blocks, refs)
+	out := make([]source, 0, len(used)+len(raw))
+	for _, b := range used {
+		if b.Overlaps(start, end) {
+			out = append(out, source{Key: b.ObjectKey(tracestore.BlockData), block: b})
+		}
+	}
+	for _, r := range raw {
+		out = append(out, source{Key: r.Key, ref: r})
+	}
+	return out, nil
 }
 
-// eachFile opens every file with bounded concurrency and calls fn with it.
-// fn may run concurrently for different files.
-func (e *Engine) eachFile(ctx context.Context, refs []tracestore.FileRef, fn func(i int, f spanfile.File) error) error {
+// open opens a source's span file.
+func (e *Engine) open(ctx context.Context, src source) (*tracestore.OpenFile, error) {
+	if src.block != nil {
+		return e.store.OpenBlock(ctx, src.block)
+	}
+	return e.store.Open(ctx, src.ref)
+}
+
+// eachFile opens every source with bounded concurrency and calls fn with
+// it. fn may run concurrently for different sources.
+func (e *Engine) eachFile(ctx context.Context, srcs []source, fn func(i int, f spanfile.File) error) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(e.cfg.Concurrency)
-	for i, ref := range refs {
+	for i, src := range srcs {
 		g.Go(func() error {
-			f, err := e.store.Open(ctx, ref)
+			f, err := e.open(ctx, src)
 			if err != nil {
 				return err
 			}
 			defer f.Close()
 			if err := fn(i, f); err != nil {
-				return fmt.Errorf("%s: %w", ref.Key, err)
+				return fmt.Errorf("%s: %w", src.Key, err)
 			}
 			return nil
 		})
 	}
 	return g.Wait()
+}
+
+// blockIndex returns a block's trace index, cached.
+func (e *Engine) blockIndex(ctx context.Context, m *tracestore.BlockMeta) (*index.Index, error) {
+	if x, ok := e.blockIndexes.get(m.Prefix()); ok {
+		return x, nil
+	}
+	data, err := e.store.ReadObject(ctx, m.ObjectKey(tracestore.BlockIndex))
+	if err != nil {
+		return nil, err
+	}
+	x, err := index.ReadIndex(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", m.ObjectKey(tracestore.BlockIndex), err)
+	}
+	e.blockIndexes.put(m.Prefix(), x)
+	return x, nil
+}
+
+// blockBloom returns a block's bloom filter, cached.
+func (e *Engine) blockBloom(ctx context.Context, m *tracestore.BlockMeta) (*index.Bloom, error) {
+	if b, ok := e.blooms.get(m.Prefix()); ok {
+		return b, nil
+	}
+	data, err := e.store.ReadObject(ctx, m.ObjectKey(tracestore.BlockBloom))
+	if err != nil {
+		return nil, err
+	}
+	b, err := index.ReadBloom(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", m.ObjectKey(tracestore.BlockBloom), err)
+	}
+	e.blooms.put(m.Prefix(), b)
+	return b, nil
 }
 
 // Trace returns every stored span of one trace.
@@ -158,52 +267,45 @@ func (e *Engine) Trace(ctx context.Context, tenant string, id pcommon.TraceID, w
 	return td, nil
 }
 
-// fetch reads the spans of ids from every file in [start, end), in one
-// pass over the files, and returns the traces that have any. Files whose
-// cached trace index rules out every ID are not opened at all.
+// fetch reads the spans of ids from every source in [start, end), in one
+// pass, and returns the traces that have any. A block is read only where
+// its bloom filter and index say it holds an ID, and then only the rows
+// the index names; ingest files whose cached trace index rules out every
+// ID are not opened at all.
 func (e *Engine) fetch(ctx context.Context, tenant string, ids []pcommon.TraceID, start, end int64) (map[pcommon.TraceID]ptrace.Traces, error) {
-	all, err := e.files(ctx, tenant, start, end)
+	srcs, err := e.files(ctx, tenant, start, end)
 	if err != nil {
 		return nil, unavailable(err)
 	}
-	var refs []tracestore.FileRef
-	for _, ref := range all {
-		if idx, ok := e.indexes.get(ref.Key); ok && !mayContainAny(idx, ids) {
-			continue
-		}
-		refs = append(refs, ref)
-	}
-	// Per file, per ID: filled concurrently, merged in file order so the
-	// answer does not depend on which file was read first.
-	parts := make([][]ptrace.Traces, len(refs))
-	err = e.eachFile(ctx, refs, func(i int, f spanfile.File) error {
-		idx, err := e.traceIndex(ctx, refs[i].Key, f)
-		if err != nil {
-			return err
-		}
-		parts[i] = make([]ptrace.Traces, len(ids))
-		for j, id := range ids {
-			if !idx.MayContain(id) {
-				continue
+	// Per source, per ID: filled concurrently, merged in source order so
+	// the answer does not depend on which was read first.
+	parts := make([][]ptrace.Traces, len(srcs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(e.cfg.Concurrency)
+	for i, src := range srcs {
+		g.Go(func() error {
+			var err error
+			if src.block != nil {
+				parts[i], err = e.fetchBlock(gctx, src.block, ids)
+			} else {
+				parts[i], err = e.fetchFile(gctx, src, ids)
 			}
-			td := ptrace.NewTraces()
-			n, err := f.FindTrace(ctx, id, td)
 			if err != nil {
-				return err
+				return fmt.Errorf("%s: %w", src.Key, err)
 			}
-			if n > 0 {
-				parts[i][j] = td
-			}
-		}
-		return nil
-	})
-	if err != nil {
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
 		return nil, unavailable(err)
 	}
 	out := make(map[pcommon.TraceID]ptrace.Traces, len(ids))
 	for j, id := range ids {
 		var merged ptrace.Traces
-		for i := range refs {
+		for i := range srcs {
+			if parts[i] == nil {
+				continue
+			}
 			td := parts[i][j]
 			if td == (ptrace.Traces{}) {
 				continue
@@ -217,6 +319,95 @@ func (e *Engine) fetch(ctx context.Context, tenant string, ids []pcommon.TraceID
 		if merged != (ptrace.Traces{}) {
 			dedupe(merged)
 			out[id] = merged
+		}
+	}
+	return out, nil
+}
+
+// fetchBlock reads ids from a block: bloom filter, index, then the rows.
+func (e *Engine) fetchBlock(ctx context.Context, m *tracestore.BlockMeta, ids []pcommon.TraceID) ([]ptrace.Traces, error) {
+	bloom, err := e.blockBloom(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	var maybe []int
+	for j, id := range ids {
+		if bloom.MayContain(id) {
+			maybe = append(maybe, j)
+		}
+	}
+	if len(maybe) == 0 {
+		return nil, nil
+	}
+	x, err := e.blockIndex(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	type rows struct {
+		j           int
+		first, rows int64
+	}
+	var found []rows
+	for _, j := range maybe {
+		if first, n, ok := x.Lookup(ids[j]); ok {
+			found = append(found, rows{j, first, n})
+		}
+	}
+	if len(found) == 0 {
+		return nil, nil
+	}
+	f, err := e.store.OpenBlock(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rr, ok := f.File.(rowReader)
+	if !ok {
+		return nil, fmt.Errorf("block data file cannot read rows")
+	}
+	out := make([]ptrace.Traces, len(ids))
+	for _, r := range found {
+		td := ptrace.NewTraces()
+		if err := rr.ReadRows(ctx, r.first, r.rows, td); err != nil {
+			return nil, err
+		}
+		out[r.j] = td
+	}
+	return out, nil
+}
+
+// rowReader reads rows by number: what a block's index points at.
+type rowReader interface {
+	ReadRows(ctx context.Context, first, n int64, td ptrace.Traces) error
+}
+
+// fetchFile reads ids from an ingest file, skipping it when its cached
+// trace index rules every ID out.
+func (e *Engine) fetchFile(ctx context.Context, src source, ids []pcommon.TraceID) ([]ptrace.Traces, error) {
+	if idx, ok := e.indexes.get(src.Key); ok && !mayContainAny(idx, ids) {
+		return nil, nil
+	}
+	f, err := e.store.Open(ctx, src.ref)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	idx, err := e.traceIndex(ctx, src.Key, f)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ptrace.Traces, len(ids))
+	for j, id := range ids {
+		if !idx.MayContain(id) {
+			continue
+		}
+		td := ptrace.NewTraces()
+		n, err := f.FindTrace(ctx, id, td)
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			out[j] = td
 		}
 	}
 	return out, nil
@@ -298,31 +489,29 @@ func (e *Engine) FindTraces(ctx context.Context, tenant string, q query.TraceQue
 	flt.Keys = q.AttributeKeys
 	slices.SortFunc(flt.Attributes, func(a, b spanfile.Attribute) int { return cmp.Compare(a.Key, b.Key) })
 
-	refs, err := e.files(ctx, tenant, flt.StartMin, flt.StartMax)
+	srcs, err := e.files(ctx, tenant, flt.StartMin, flt.StartMax)
 	if err != nil {
 		return nil, unavailable(err)
 	}
 	best := newTopK(q.Limit)
 	var mu sync.Mutex
-	err = e.eachFile(ctx, refs, func(i int, f spanfile.File) error {
-		// The file is open anyway: remember its trace index, so fetching
-		// the matches (and later lookups) can skip the files without them.
-		if _, err := e.traceIndex(ctx, refs[i].Key, f); err != nil {
-			return err
-		}
-		local := newTopK(q.Limit)
-		if err := f.Search(ctx, flt, func(m spanfile.Match) bool {
-			local.add(m.TraceID, m.Start)
-			return true
-		}); err != nil {
-			return err
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		best.merge(local)
-		return nil
-	})
-	if err != nil {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(e.cfg.Concurrency)
+	for _, src := range srcs {
+		g.Go(func() error {
+			local, err := e.searchSource(gctx, src, flt, q.Limit)
+			if err != nil {
+				return fmt.Errorf("%s: %w", src.Key, err)
+			}
+			if local != nil {
+				mu.Lock()
+				best.merge(local)
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
 		return nil, unavailable(err)
 	}
 	ids := best.ids()
@@ -362,6 +551,36 @@ func (e *Engine) FindTraces(ctx context.Context, tenant string, q query.TraceQue
 	return out, nil
 }
 
+// searchSource finds the best limit traces matching flt in one source.
+// A block answers from its index when the index can (see blockSearch);
+// otherwise, and for ingest files, the span file is searched.
+func (e *Engine) searchSource(ctx context.Context, src source, flt spanfile.Filter, limit int) (*topK, error) {
+	local := newTopK(limit)
+	if src.block != nil {
+		done, err := e.blockSearch(ctx, src.block, flt, local)
+		if err != nil || done {
+			return local, err
+		}
+	}
+	f, err := e.open(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if src.block == nil {
+		// The file is open anyway: remember its trace index, so fetching
+		// the matches (and later lookups) can skip the files without them.
+		if _, err := e.traceIndex(ctx, src.Key, f); err != nil {
+			return nil, err
+		}
+	}
+	err = f.Search(ctx, flt, func(m spanfile.Match) bool {
+		local.add(m.TraceID, m.Start)
+		return true
+	})
+	return local, err
+}
+
 func traceStart(td ptrace.Traces) pcommon.Timestamp {
 	var first pcommon.Timestamp
 	for _, rs := range td.ResourceSpans().All() {
@@ -385,23 +604,24 @@ func compareIDs(a, b pcommon.TraceID) int {
 	return 0
 }
 
-// perRecentFile returns read(file) for every file of the tenant in the
-// last ServicesLookback, using cache (keyed by key(file)) for files read
-// before: files are immutable, so a cached answer never goes stale.
-func perRecentFile[K comparable, V any](ctx context.Context, e *Engine, tenant string, cache *lru[K, V], key func(tracestore.FileRef) K, read func(context.Context, spanfile.File) (V, error)) ([]V, error) {
+// perRecentFile returns read(file) for every source of the tenant in the
+// last ServicesLookback, using cache (keyed by key(object key)) for
+// sources read before: span files are immutable, so a cached answer never
+// goes stale.
+func perRecentFile[K comparable, V any](ctx context.Context, e *Engine, tenant string, cache *lru[K, V], key func(string) K, read func(context.Context, spanfile.File) (V, error)) ([]V, error) {
 	now := e.cfg.Now()
-	refs, err := e.files(ctx, tenant, now.Add(-e.cfg.ServicesLookback).UnixNano(), 0)
+	srcs, err := e.files(ctx, tenant, now.Add(-e.cfg.ServicesLookback).UnixNano(), 0)
 	if err != nil {
 		return nil, unavailable(err)
 	}
-	out := make([]V, len(refs))
-	var missing []tracestore.FileRef
+	out := make([]V, len(srcs))
+	var missing []source
 	var missingIdx []int
-	for i, ref := range refs {
-		if v, ok := cache.get(key(ref)); ok {
+	for i, src := range srcs {
+		if v, ok := cache.get(key(src.Key)); ok {
 			out[i] = v
 		} else {
-			missing = append(missing, ref)
+			missing = append(missing, src)
 			missingIdx = append(missingIdx, i)
 		}
 	}
@@ -411,7 +631,7 @@ func perRecentFile[K comparable, V any](ctx context.Context, e *Engine, tenant s
 			return err
 		}
 		out[missingIdx[j]] = v
-		cache.put(key(missing[j]), v)
+		cache.put(key(missing[j].Key), v)
 		return nil
 	})
 	if err != nil {
@@ -423,7 +643,7 @@ func perRecentFile[K comparable, V any](ctx context.Context, e *Engine, tenant s
 // operations returns the distinct operations of the tenant's recent files.
 func (e *Engine) operations(ctx context.Context, tenant string) (map[spanfile.Operation]struct{}, error) {
 	lists, err := perRecentFile(ctx, e, tenant, e.ops,
-		func(ref tracestore.FileRef) string { return ref.Key },
+		func(key string) string { return key },
 		func(ctx context.Context, f spanfile.File) ([]spanfile.Operation, error) { return f.Operations(ctx) })
 	if err != nil {
 		return nil, err
@@ -443,7 +663,7 @@ type valuesKey struct{ file, service, attr string }
 // spans of service (any when empty) seen in the last ServicesLookback.
 func (e *Engine) AttributeValues(ctx context.Context, tenant, service, key string) ([]string, error) {
 	lists, err := perRecentFile(ctx, e, tenant, e.values,
-		func(ref tracestore.FileRef) valuesKey { return valuesKey{ref.Key, service, key} },
+		func(file string) valuesKey { return valuesKey{file, service, key} },
 		func(ctx context.Context, f spanfile.File) ([]string, error) {
 			return f.AttributeValues(ctx, service, key)
 		})

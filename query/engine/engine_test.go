@@ -16,8 +16,10 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/tracelake/tracelake/query"
+	"github.com/tracelake/tracelake/storage/compact"
 	"github.com/tracelake/tracelake/storage/objstore"
 	"github.com/tracelake/tracelake/storage/objstore/objstoretest"
+	"github.com/tracelake/tracelake/storage/objstore/s3/s3test"
 	"github.com/tracelake/tracelake/storage/spanfile"
 	"github.com/tracelake/tracelake/storage/tracegen"
 	"github.com/tracelake/tracelake/storage/tracestore"
@@ -29,17 +31,65 @@ type fixture struct {
 	bucket objstore.Bucket
 }
 
-// newFixture writes random traces over several files; some spans are
-// written twice, as a client retry would.
+// layout is how a fixture's spans are stored.
+type layout int
+
+const (
+	rawFiles  layout = iota // ingest files only
+	compacted               // every file compacted into blocks
+	mixed                   // blocks, and files written after compaction
+)
+
+func (l layout) String() string { return [...]string{"raw", "compacted", "mixed"}[l] }
+
+// eachLayout runs fn for every layout, on an in-memory bucket and on a
+// real MinIO server (skipped when there is none, unless required).
+func eachLayout(t *testing.T, fn func(t *testing.T, newBucket func(*testing.T) objstore.Bucket, l layout)) {
+	stores := map[string]func(*testing.T) objstore.Bucket{
+		"memory": func(*testing.T) objstore.Bucket { return objstoretest.NewMemory() },
+		"minio": func(t *testing.T) objstore.Bucket {
+			return s3test.Start(t).NewBucket(t, t.Name())
+		},
+	}
+	for _, name := range []string{"memory", "minio"} {
+		for _, l := range []layout{rawFiles, compacted, mixed} {
+			t.Run(name+"/"+l.String(), func(t *testing.T) { fn(t, stores[name], l) })
+		}
+	}
+}
+
+// newFixture writes random traces over several files on an in-memory
+// bucket; some spans are written twice, as a client retry would.
 func newFixture(t *testing.T, seed uint64, files int) *fixture {
+	return newLayoutFixture(t, objstoretest.NewMemory(), rawFiles, seed, files)
+}
+
+// newLayoutFixture is newFixture on bucket, stored as l says.
+func newLayoutFixture(t *testing.T, bucket objstore.Bucket, l layout, seed uint64, files int) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(seed, seed))
-	bucket := objstoretest.NewMemory()
-	store := tracestore.New(bucket, tracestore.Config{Now: func() time.Time { return time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC) }})
+	written := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+	store := tracestore.New(bucket, tracestore.Config{Now: func() time.Time { return written }})
 	all := ptrace.NewTraces()
 	var prev ptrace.Traces
-	for i := 0; i < files; i++ {
+	compactAt := map[layout]int{rawFiles: -1, compacted: files, mixed: files / 2}[l]
+	for i := 0; i <= files; i++ {
+		if i == compactAt {
+			cfg := compact.DefaultConfig()
+			cfg.Now = func() time.Time { return written.Add(3 * time.Hour) }
+			cfg.RowsPerRowGroup = 16 // many row groups: pruning and ranged reads get exercised
+			c, err := compact.New(store, cfg, slog.New(slog.DiscardHandler), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.RunOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i == files {
+			break
+		}
 		td := tracegen.Random(rng, 2, 2, 15)
 		for _, rs := range td.ResourceSpans().All() {
 			rs.CopyTo(all.ResourceSpans().AppendEmpty())
@@ -95,7 +145,12 @@ func spanIDs(td ptrace.Traces) []string {
 }
 
 func TestTraceAssemblesAcrossFilesWithoutDuplicates(t *testing.T) {
-	f := newFixture(t, 1, 6)
+	eachLayout(t, func(t *testing.T, newBucket func(*testing.T) objstore.Bucket, l layout) {
+		testTraceAssembles(t, newLayoutFixture(t, newBucket(t), l, 1, 6))
+	})
+}
+
+func testTraceAssembles(t *testing.T, f *fixture) {
 	want := map[pcommon.TraceID][]string{}
 	for _, s := range f.spans() {
 		want[s.span.TraceID()] = append(want[s.span.TraceID()], s.span.SpanID().String()+s.span.Name())
@@ -201,7 +256,12 @@ func (f *fixture) refFind(q query.TraceQuery) []pcommon.TraceID {
 }
 
 func TestFindTracesMatchesReference(t *testing.T) {
-	f := newFixture(t, 2, 8)
+	eachLayout(t, func(t *testing.T, newBucket func(*testing.T) objstore.Bucket, l layout) {
+		testFindTraces(t, newLayoutFixture(t, newBucket(t), l, 2, 8))
+	})
+}
+
+func testFindTraces(t *testing.T, f *fixture) {
 	spans := f.spans()
 	rng := rand.New(rand.NewPCG(42, 42))
 	base := time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)

@@ -100,6 +100,11 @@ func New(q query.Querier, opts Options) *API {
 //	GET /api/operations
 //	GET /api/traces
 //	GET /api/traces/{traceID}
+//	GET /api/dependencies
+//	GET /api/metrics/calls
+//	GET /api/metrics/errors
+//	GET /api/metrics/latencies
+//	GET /api/metrics/minstep
 //	GET /api/v3/services
 //	GET /api/v3/operations
 //	GET /api/v3/traces
@@ -111,6 +116,11 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/operations", a.v1Operations)
 	mux.HandleFunc("GET /api/traces", a.v1Search)
 	mux.HandleFunc("GET /api/traces/{traceID}", a.v1Trace)
+	mux.HandleFunc("GET /api/dependencies", a.v1Dependencies)
+	mux.HandleFunc("GET /api/metrics/calls", a.metricCalls)
+	mux.HandleFunc("GET /api/metrics/errors", a.metricErrors)
+	mux.HandleFunc("GET /api/metrics/latencies", a.metricLatencies)
+	mux.HandleFunc("GET /api/metrics/minstep", a.v1MinStep)
 
 	mux.HandleFunc("GET /api/v3/services", a.v3Services)
 	mux.HandleFunc("GET /api/v3/operations", a.v3Operations)

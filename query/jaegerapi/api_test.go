@@ -272,6 +272,7 @@ func TestTenant(t *testing.T) {
 	targets := []string{
 		"/api/services", "/api/services/s/operations", "/api/operations?service=s", "/api/traces?service=s",
 		"/api/traces/4bf92f3577b34da6a3ce929d0e0e4736",
+		"/api/dependencies", "/api/metrics/calls?service=s", "/api/metrics/latencies?service=s&quantile=0.5",
 		"/api/v3/services", "/api/v3/operations?service=s", "/api/v3/traces?" + v3Window,
 		"/api/v3/traces/4bf92f3577b34da6a3ce929d0e0e4736", "/api/v3/trace-summaries?" + v3Window,
 	}
@@ -332,6 +333,7 @@ func TestErrors(t *testing.T) {
 	targets := []string{
 		"/api/services", "/api/services/s/operations", "/api/operations?service=s", "/api/traces?service=s",
 		"/api/traces?traceID=1", "/api/traces/1",
+		"/api/dependencies", "/api/metrics/errors?service=s",
 		"/api/v3/services", "/api/v3/operations?service=s", "/api/v3/traces?" + v3Window,
 		"/api/v3/traces/1", "/api/v3/trace-summaries?" + v3Window,
 	}

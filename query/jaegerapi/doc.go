@@ -3,8 +3,12 @@
 // the Jaeger UI and scripts written against Jaeger work unchanged:
 //
 //   - the classic JSON API under /api (services, operations, trace search,
-//     trace by ID) with its {"data", "total", "limit", "offset", "errors"}
-//     envelope and Jaeger's UI trace model;
+//     trace by ID, the dependency graph) with its {"data", "total",
+//     "limit", "offset", "errors"} envelope and Jaeger's UI trace model;
+//   - the service performance monitoring API under /api/metrics (calls,
+//     errors, latencies, minstep) that the UI's Monitor tab reads: RED
+//     series as Jaeger's api_v2 MetricFamily JSON, computed by the
+//     Querier from stored spans where Jaeger asks Prometheus;
 //   - api_v3 under /api/v3 (services, operations, traces, trace-summaries)
 //     answering with OTLP JSON.
 //

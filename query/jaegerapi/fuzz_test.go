@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,8 @@ var fuzzSeeds = []string{
 	"query.startTimeMin=2024-05-01T11:00:00.999999999%2B14:00&query.startTimeMax=2262-04-11T23:47:16.854775807Z&query.durationMin=1ns&query.durationMax=1ns",
 	"startTime=2024-05-01T10:00:00Z&end_time=2024-05-01T11:00:00Z&rawTraces=1",
 	"spanKind=server&span_kind=bogus&service=x",
+	"service=a&service=b&groupByOperation=true&spanKind=client&spanKind=SPAN_KIND_SERVER&endTs=1714564800000&lookback=3600000&step=60000&ratePer=600000&quantile=0.95",
+	"service=&endTs=-1&lookback=0&step=6&ratePer=9223372036854775807&quantile=NaN",
 }
 
 // FuzzParseTraceQuery feeds arbitrary query strings to every parameter
@@ -51,6 +54,18 @@ func FuzzParseTraceQuery(f *testing.F) {
 			checkQuery(t, "v3", q, a.opts.MaxLimit)
 		} else if _, ok := err.(*httpquery.ParamError); !ok {
 			t.Errorf("v3: %T is not a parameter error: %v", err, err)
+		}
+		for _, m := range []query.Metric{query.MetricCalls, query.MetricErrors, query.MetricLatencies} {
+			if q, err := a.parseMetrics(v, m); err == nil {
+				checkMetricsQuery(t, q)
+			} else if _, ok := err.(*httpquery.ParamError); !ok {
+				t.Errorf("metrics: %T is not a parameter error: %v", err, err)
+			}
+		}
+		if tr, err := a.parseDependencies(v); err == nil && !tr.Start.Before(tr.End) {
+			t.Errorf("dependencies window %+v is empty", tr)
+		} else if _, ok := err.(*httpquery.ParamError); err != nil && !ok {
+			t.Errorf("dependencies: %T is not a parameter error: %v", err, err)
 		}
 		if tr, err := parseV1TraceWindow(v); err == nil && !tr.Start.IsZero() && !tr.End.IsZero() && !tr.Start.Before(tr.End) {
 			t.Errorf("v1 trace window %+v is empty", tr)
@@ -91,6 +106,27 @@ func checkQuery(t *testing.T, api string, q query.TraceQuery, maxLimit int) {
 	}
 }
 
+// checkMetricsQuery asserts what the Querier contract requires of a
+// metrics query.
+func checkMetricsQuery(t *testing.T, q query.MetricsQuery) {
+	t.Helper()
+	if len(q.Services) == 0 || slices.Contains(q.Services, "") {
+		t.Errorf("metrics: services %q", q.Services)
+	}
+	if q.Step <= 0 || q.RatePer <= 0 || q.Step%query.MetricsStep != 0 || q.RatePer%query.MetricsStep != 0 || q.Lookback <= 0 {
+		t.Errorf("metrics: step %s, rate per %s, lookback %s", q.Step, q.RatePer, q.Lookback)
+	}
+	if q.Lookback/q.Step >= query.MaxMetricPoints {
+		t.Errorf("metrics: %d points", q.Lookback/q.Step+1)
+	}
+	if start := q.End.Add(-q.Lookback - q.RatePer); start.Before(time.Unix(0, 0)) || q.End.UnixNano() < start.UnixNano() {
+		t.Errorf("metrics: reads from %v", start)
+	}
+	if q.Metric == query.MetricLatencies && !(q.Quantile > 0 && q.Quantile <= 1) {
+		t.Errorf("metrics: quantile %v", q.Quantile)
+	}
+}
+
 // FuzzHandlers sends arbitrary paths and query strings through every
 // route: no panic, always a JSON answer with a known status.
 func FuzzHandlers(f *testing.F) {
@@ -98,6 +134,8 @@ func FuzzHandlers(f *testing.F) {
 		"/api/services", "/api/services/%s/operations", "/api/operations?%s", "/api/traces?%s",
 		"/api/traces/%s", "/api/v3/services", "/api/v3/operations?%s", "/api/v3/traces?%s",
 		"/api/v3/traces/%s", "/api/v3/trace-summaries?%s",
+		"/api/dependencies?%s", "/api/metrics/calls?%s", "/api/metrics/errors?%s", "/api/metrics/latencies?%s",
+		"/api/metrics/minstep?%s",
 	}
 	for i, s := range fuzzSeeds {
 		f.Add(uint8(i), s)

@@ -30,6 +30,10 @@ type Fake struct {
 	Ops []query.Operation
 	// Values answers AttributeValues by key, whatever the service.
 	Values map[string][]string
+	// Links answers Dependencies, whatever the time range.
+	Links []query.DependencyLink
+	// Family answers Metrics, whatever the query.
+	Family query.MetricFamily
 	// Err, when set, is what every method returns.
 	Err error
 
@@ -47,6 +51,10 @@ type Fake struct {
 	OperationsCalls []OperationsCall
 	// ValuesCalls holds the arguments of each AttributeValues call.
 	ValuesCalls []ValuesCall
+	// Ranges holds the time range of each Dependencies call.
+	Ranges []query.TimeRange
+	// MetricsQueries holds the query of each Metrics call.
+	MetricsQueries []query.MetricsQuery
 }
 
 // OperationsCall is the arguments of one Operations call.
@@ -143,4 +151,22 @@ func (f *Fake) AttributeValues(_ context.Context, tenant, service, key string) (
 		return nil, f.Err
 	}
 	return f.Values[key], nil
+}
+
+// Dependencies returns Links.
+func (f *Fake) Dependencies(_ context.Context, tenant string, r query.TimeRange) ([]query.DependencyLink, error) {
+	f.record("Dependencies", tenant, func() { f.Ranges = append(f.Ranges, r) })
+	if f.Err != nil {
+		return nil, f.Err
+	}
+	return f.Links, nil
+}
+
+// Metrics returns Family.
+func (f *Fake) Metrics(_ context.Context, tenant string, q query.MetricsQuery) (query.MetricFamily, error) {
+	f.record("Metrics", tenant, func() { f.MetricsQueries = append(f.MetricsQueries, q) })
+	if f.Err != nil {
+		return query.MetricFamily{}, f.Err
+	}
+	return f.Family, nil
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -27,6 +28,8 @@ func TestFakeAnswers(t *testing.T) {
 		ServiceNames: []string{"b", "a"},
 		Ops:          []query.Operation{{Name: "x", SpanKind: "server"}, {Name: "y", SpanKind: "client"}},
 		Values:       map[string][]string{"k": {"v"}},
+		Links:        []query.DependencyLink{{Parent: "a", Child: "b", CallCount: 2}},
+		Family:       query.MetricFamily{Metric: query.MetricCalls, Series: []query.MetricSeries{{Service: "a"}}},
 	}
 	if got, err := f.Trace(ctx, "t1", id, query.TimeRange{}); err != nil || got.SpanCount() != 1 {
 		t.Errorf("Trace = %d spans, %v", got.SpanCount(), err)
@@ -51,10 +54,19 @@ func TestFakeAnswers(t *testing.T) {
 		t.Errorf("AttributeValues = %v, %v", got, err)
 	}
 
-	if want := []string{"Trace", "Trace", "FindTraces", "Services", "Operations", "Operations", "AttributeValues"}; !slices.Equal(f.Calls, want) {
+	r := query.TimeRange{Start: time.Unix(1, 0), End: time.Unix(2, 0)}
+	if got, err := f.Dependencies(ctx, "t5", r); err != nil || !slices.Equal(got, f.Links) {
+		t.Errorf("Dependencies = %v, %v", got, err)
+	}
+	mq := query.MetricsQuery{Metric: query.MetricCalls, Services: []string{"a"}}
+	if got, err := f.Metrics(ctx, "t5", mq); err != nil || got.Metric != query.MetricCalls || len(got.Series) != 1 {
+		t.Errorf("Metrics = %+v, %v", got, err)
+	}
+
+	if want := []string{"Trace", "Trace", "FindTraces", "Services", "Operations", "Operations", "AttributeValues", "Dependencies", "Metrics"}; !slices.Equal(f.Calls, want) {
 		t.Errorf("Calls %v, want %v", f.Calls, want)
 	}
-	if want := []string{"t1", "t1", "t2", "t2", "t3", "t3", "t4"}; !slices.Equal(f.Tenants, want) || f.Tenant() != "t4" {
+	if want := []string{"t1", "t1", "t2", "t2", "t3", "t3", "t4", "t5", "t5"}; !slices.Equal(f.Tenants, want) || f.Tenant() != "t5" {
 		t.Errorf("Tenants %v, last %q", f.Tenants, f.Tenant())
 	}
 	if !slices.Equal(f.IDs, []pcommon.TraceID{id, other}) || len(f.Within) != 2 {
@@ -68,6 +80,9 @@ func TestFakeAnswers(t *testing.T) {
 	}
 	if want := []ValuesCall{{Service: "svc", Key: "k"}}; !slices.Equal(f.ValuesCalls, want) {
 		t.Errorf("ValuesCalls %+v", f.ValuesCalls)
+	}
+	if !slices.Equal(f.Ranges, []query.TimeRange{r}) || len(f.MetricsQueries) != 1 || f.MetricsQueries[0].Services[0] != "a" {
+		t.Errorf("Ranges %+v, MetricsQueries %+v", f.Ranges, f.MetricsQueries)
 	}
 }
 
@@ -90,7 +105,13 @@ func TestFakeErrAndFoundBy(t *testing.T) {
 	if _, err := f.AttributeValues(ctx, "", "", ""); err != boom {
 		t.Errorf("AttributeValues: %v", err)
 	}
-	if len(f.Calls) != 5 {
+	if _, err := f.Dependencies(ctx, "", query.TimeRange{}); err != boom {
+		t.Errorf("Dependencies: %v", err)
+	}
+	if _, err := f.Metrics(ctx, "", query.MetricsQuery{}); err != boom {
+		t.Errorf("Metrics: %v", err)
+	}
+	if len(f.Calls) != 7 {
 		t.Errorf("calls that failed not recorded: %v", f.Calls)
 	}
 

@@ -39,6 +39,10 @@ func TestRoutes(t *testing.T) {
 			"peer.service":      {"Inventory", "kafka"},
 			"http.method":       {"POST", "GET"},
 		}
+		q.Links = []query.DependencyLink{
+			{Parent: "frontend", Child: "backend", CallCount: 40, ErrorCount: 3},
+			{Parent: "frontend", Child: "个人信息服务", CallCount: 2},
+		}
 		return q
 	}
 	empty := func(*testing.T) *querytest.Fake { return &querytest.Fake{} }
@@ -270,8 +274,26 @@ func TestRoutes(t *testing.T) {
 			wantBody: `parameter "traceIds" names 3 traces, at most 2 are allowed`},
 
 		// dependencies
-		{name: "dependencies", querier: withData, target: "/api/v2/dependencies?endTs=1714560000000&lookback=3600000", wantCode: 200, wantBody: `[]`},
-		{name: "dependencies default lookback", querier: withData, target: "/api/v2/dependencies?endTs=1", wantCode: 200, wantBody: `[]`},
+		{
+			name: "dependencies", querier: withData, target: "/api/v2/dependencies?endTs=1714560000000&lookback=3600000", wantCode: 200,
+			wantBody: `[{"parent":"frontend","child":"backend","callCount":40,"errorCount":3},{"parent":"frontend","child":"个人信息服务","callCount":2}]`,
+			check: func(t *testing.T, q *querytest.Fake) {
+				end := time.UnixMilli(1714560000000).UTC()
+				want := query.TimeRange{Start: end.Add(-time.Hour), End: end.Add(time.Microsecond)}
+				if len(q.Ranges) != 1 || !q.Ranges[0].Start.Equal(want.Start) || !q.Ranges[0].End.Equal(want.End) {
+					t.Errorf("Dependencies ranges %+v, want %+v", q.Ranges, want)
+				}
+			},
+		},
+		{
+			name: "dependencies default lookback", querier: withData, target: "/api/v2/dependencies?endTs=86400001", wantCode: 200,
+			check: func(t *testing.T, q *querytest.Fake) {
+				if len(q.Ranges) != 1 || !q.Ranges[0].Start.Equal(time.UnixMilli(1)) {
+					t.Errorf("Dependencies ranges %+v, want a day back from endTs", q.Ranges)
+				}
+			},
+		},
+		{name: "dependencies none", querier: empty, target: "/api/v2/dependencies?endTs=1", wantCode: 200, wantBody: `[]`},
 		{name: "dependencies without endTs", querier: withData, target: "/api/v2/dependencies?lookback=1", wantCode: 400, wantBody: `parameter "endTs" is required`},
 		{name: "dependencies bad lookback", querier: withData, target: "/api/v2/dependencies?endTs=1&lookback=0", wantCode: 400,
 			wantBody: `invalid value "0" for parameter "lookback": must be a positive number of milliseconds`},

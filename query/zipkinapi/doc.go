@@ -17,7 +17,7 @@
 //	GET /api/v2/traces?...                   a search: a list of traces
 //	GET /api/v2/trace/{traceId}              one trace: a list of spans
 //	GET /api/v2/traceMany?traceIds=a,b       several traces by ID
-//	GET /api/v2/dependencies?endTs=          always [] for now (see below)
+//	GET /api/v2/dependencies?endTs=          calls between services (see below)
 //	GET /api/v2/autocompleteKeys             Options.AutocompleteKeys
 //	GET /api/v2/autocompleteValues?key=      values of a configured key
 //
@@ -26,9 +26,14 @@
 // here also 503 when storage is unavailable (Zipkin answers 500). Nothing
 // is written once the client has gone away.
 //
-// Dependencies: the dependency graph is computed from stored spans by a
-// later compaction step; until that exists /api/v2/dependencies validates
-// endTs and lookback as Zipkin does and answers an empty list.
+// Dependencies: /api/v2/dependencies validates endTs and lookback as
+// Zipkin does and answers the Querier's links, counted from stored spans
+// to the minute: a span whose parent belongs to another service, or the
+// server half of a shared span, is one call from the parent's (or
+// client's) service, and an error when the span failed. Zipkin's linker
+// also counts calls to an uninstrumented remote service (a client span's
+// remoteEndpoint); tracelake does not. errorCount is left out when 0, as
+// Zipkin's encoder does.
 //
 // Remote services: the collector's Zipkin→OTLP translator stores a span's
 // remoteEndpoint.serviceName as the span attribute service.peer.name

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/tracelake/tracelake/query"
 	"github.com/tracelake/tracelake/query/querytest"
 )
 
@@ -148,5 +149,9 @@ func goldenQuerier(t testing.TB) *querytest.Fake {
 	return &querytest.Fake{
 		Traces: map[pcommon.TraceID]ptrace.Traces{zipkinID: zipkinTrace(t), otlpID: otlpTrace()},
 		Found:  []ptrace.Traces{otlpTrace(), zipkinTrace(t)},
+		Links: []query.DependencyLink{
+			{Parent: "frontend", Child: "backend", CallCount: 1520, ErrorCount: 17},
+			{Parent: "frontend", Child: "个人信息服务", CallCount: 3},
+		},
 	}
 }

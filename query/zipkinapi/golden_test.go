@@ -39,6 +39,7 @@ func TestGolden(t *testing.T) {
 		{"trace_otlp", "/api/v2/trace/4bf92f3577b34da6a3ce929d0e0e4736"},
 		{"traces", "/api/v2/traces?serviceName=frontend&limit=20"},
 		{"trace_many", "/api/v2/traceMany?traceIds=4bf92f3577b34da6a3ce929d0e0e4736,abcd,463ac35c9f6413ad"},
+		{"dependencies", "/api/v2/dependencies?endTs=1714564800000&lookback=604800000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -292,20 +292,40 @@ func (a *API) writeTraces(w http.ResponseWriter, r *http.Request, found []ptrace
 	a.writeJSON(w, r, traces)
 }
 
-// dependencies serves GET /api/v2/dependencies?endTs=&lookback=. The
-// links come from a later compaction step; until then the answer is an
-// empty list, after Zipkin's validation of endTs (required) and lookback.
+// dependencyLink is Zipkin's DependencyLink as its JSON encoder writes
+// it: errorCount only when there were errors.
+type dependencyLink struct {
+	Parent     string `json:"parent"`
+	Child      string `json:"child"`
+	CallCount  uint64 `json:"callCount"`
+	ErrorCount uint64 `json:"errorCount,omitempty"`
+}
+
+// dependencies serves GET /api/v2/dependencies?endTs=&lookback=: the calls
+// between services made by spans that started in [endTs-lookback, endTs],
+// after Zipkin's validation of endTs (required) and lookback, sorted by
+// parent then child.
 func (a *API) dependencies(w http.ResponseWriter, r *http.Request) {
-	_, v, err := a.request(r)
+	t, v, err := a.request(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	if _, err := parseDependencies(v); err != nil {
+	tr, err := parseDependencies(v)
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.writeJSON(w, r, []struct{}{})
+	links, err := a.q.Dependencies(r.Context(), t, tr)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := make([]dependencyLink, len(links))
+	for i, l := range links {
+		out[i] = dependencyLink{Parent: l.Parent, Child: l.Child, CallCount: l.CallCount, ErrorCount: l.ErrorCount}
+	}
+	a.writeJSON(w, r, out)
 }
 
 // autocompleteKeys serves GET /api/v2/autocompleteKeys: the configured
