@@ -26,15 +26,16 @@ import (
 // in the YAML file; the flag is --<key> and the environment variable is
 // TRACELAKE_<KEY> with dots and dashes as underscores.
 type Config struct {
-	Storage         StorageConfig `koanf:"storage"`
-	Log             LogConfig     `koanf:"log"`
-	Tenant          TenantConfig  `koanf:"tenant"`
-	Admin           AdminConfig   `koanf:"admin"`
-	Ingest          IngestConfig  `koanf:"ingest"`
-	Query           QueryConfig   `koanf:"query"`
-	Zipkin          ZipkinConfig  `koanf:"zipkin"`
-	Plugins         PluginsConfig `koanf:"plugins"`
-	ShutdownTimeout time.Duration `koanf:"shutdown-timeout"`
+	Storage         StorageConfig   `koanf:"storage"`
+	Log             LogConfig       `koanf:"log"`
+	Tenant          TenantConfig    `koanf:"tenant"`
+	Admin           AdminConfig     `koanf:"admin"`
+	Ingest          IngestConfig    `koanf:"ingest"`
+	Query           QueryConfig     `koanf:"query"`
+	Zipkin          ZipkinConfig    `koanf:"zipkin"`
+	Plugins         PluginsConfig   `koanf:"plugins"`
+	Compactor       CompactorConfig `koanf:"compactor"`
+	ShutdownTimeout time.Duration   `koanf:"shutdown-timeout"`
 
 	// configFile is the YAML file the configuration came from, if any:
 	// sampling plugin chains are read (and re-read, for hot reload) from
@@ -48,6 +49,18 @@ type Config struct {
 type PluginsConfig struct {
 	CacheDir     string        `koanf:"cache-dir"`
 	PollInterval time.Duration `koanf:"poll-interval"`
+}
+
+// CompactorConfig tunes compaction (the compact role, and the
+// background compactor of the all-in-one).
+type CompactorConfig struct {
+	Enabled       bool          `koanf:"enabled"`
+	Interval      time.Duration `koanf:"interval"`
+	Settle        time.Duration `koanf:"settle"`
+	Grace         time.Duration `koanf:"grace"`
+	LeaseTTL      time.Duration `koanf:"lease-ttl"`
+	MaxBlockBytes ByteSize      `koanf:"max-block-bytes"`
+	TempDir       string        `koanf:"temp-dir"`
 }
 
 type StorageConfig struct {
@@ -125,6 +138,7 @@ type QueryConfig struct {
 	ServicesLookback time.Duration `koanf:"services-lookback"`
 	MaxLimit         int           `koanf:"max-limit"`
 	TraceIndexCache  ByteSize      `koanf:"trace-index-cache"`
+	BlockIndexCache  ByteSize      `koanf:"block-index-cache"`
 }
 
 // ByteSize is a size in bytes, written in files, flags and the environment
@@ -172,6 +186,15 @@ func DefaultConfig() Config {
 			ServicesLookback: 7 * 24 * time.Hour,
 			MaxLimit:         1500,
 			TraceIndexCache:  64 << 20,
+			BlockIndexCache:  256 << 20,
+		},
+		Compactor: CompactorConfig{
+			Enabled:       true,
+			Interval:      time.Minute,
+			Settle:        5 * time.Minute,
+			Grace:         15 * time.Minute,
+			LeaseTTL:      5 * time.Minute,
+			MaxBlockBytes: 1 << 30,
 		},
 		Zipkin:          ZipkinConfig{HTTPAddr: ":9411", AutocompleteKeys: []string{}},
 		Plugins:         PluginsConfig{PollInterval: 10 * time.Second},
@@ -217,6 +240,14 @@ var settingHelp = map[string]string{
 	"query.services-lookback":                  "how far back the services and operations lists look",
 	"query.max-limit":                          "most traces one search may return",
 	"query.trace-index-cache":                  "memory for per-file trace ID indexes (about 1.4 bytes per span), so lookups by trace ID open only the files that may hold the trace",
+	"query.block-index-cache":                  "memory for the blocks' trace indexes and bloom filters (about 40 bytes per trace), each read once per block",
+	"compactor.enabled":                        "run the compactor in the background of the all-in-one (the compact role always runs it)",
+	"compactor.interval":                       "how often the compactor looks for windows to compact and files to delete",
+	"compactor.settle":                         "how long after an hour ends its ingest files are compacted (down to -1h: compact the hour in progress, each pass making a block of what arrived)",
+	"compactor.grace":                          "how long compacted ingest files are kept after their block is published, for queries that listed them",
+	"compactor.lease-ttl":                      "how long a compactor owns a window without renewing; another takes over after it",
+	"compactor.max-block-bytes":                "input bytes of one block at most; a larger window becomes several blocks",
+	"compactor.temp-dir":                       "where a block is written before upload (empty: the system temporary directory)",
 	"shutdown-timeout":                         "how long a stopping process may take to flush pending spans and finish requests",
 }
 
@@ -404,6 +435,23 @@ func (c Config) Validate() error {
 	}
 	if c.Query.TraceIndexCache < 0 {
 		bad("query.trace-index-cache", "must not be negative")
+	}
+	if c.Query.BlockIndexCache < 0 {
+		bad("query.block-index-cache", "must not be negative")
+	}
+	for key, d := range map[string]time.Duration{"compactor.interval": c.Compactor.Interval, "compactor.lease-ttl": c.Compactor.LeaseTTL} {
+		if d <= 0 {
+			bad(key, "must be positive")
+		}
+	}
+	if c.Compactor.Grace < 0 {
+		bad("compactor.grace", "must not be negative")
+	}
+	if c.Compactor.Settle < -time.Hour {
+		bad("compactor.settle", "must be at least -1h")
+	}
+	if c.Compactor.MaxBlockBytes <= 0 {
+		bad("compactor.max-block-bytes", "must be positive")
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown-timeout", "must be positive")

@@ -37,6 +37,8 @@ Usage:
   tracelake [all-in-one] [flags]   every receiver, the query API and the UI in one process (default)
   tracelake ingest [flags]         receivers only: OTLP/gRPC :4317, OTLP/HTTP :4318
   tracelake query [flags]          query API only: Jaeger HTTP API and api_v3 on :16686
+  tracelake compact [flags]        compactor only: merges ingest files into indexed blocks, deletes what they replaced
+  tracelake inspect blocks|block|trace   list blocks, show one block's layout, or dump a trace
   tracelake load [flags]           replay OTLP load against a running instance and report throughput
   tracelake plugin test [flags]    run a sampling plugin over traces and show each span's decision and edits
   tracelake plugin bench [flags]   measure a sampling plugin: per-span cost by batch size, cold start
@@ -61,6 +63,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, roleIngest, args, getenv, stderr)
 	case "query":
 		return serve(ctx, roleQuery, args, getenv, stderr)
+	case "compact":
+		return serve(ctx, roleCompact, args, getenv, stderr)
+	case "inspect":
+		return runInspect(ctx, args, getenv, stdout, stderr)
 	case "load":
 		return runLoad(ctx, args, stdout, stderr)
 	case "plugin":

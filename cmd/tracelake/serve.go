@@ -28,6 +28,7 @@ import (
 	"github.com/tracelake/tracelake/query/engine"
 	"github.com/tracelake/tracelake/query/jaegerapi"
 	"github.com/tracelake/tracelake/query/zipkinapi"
+	"github.com/tracelake/tracelake/storage/compact"
 	"github.com/tracelake/tracelake/storage/objstore"
 	"github.com/tracelake/tracelake/storage/objstore/client"
 	"github.com/tracelake/tracelake/storage/tracestore"
@@ -37,12 +38,16 @@ import (
 type role struct {
 	name          string
 	ingest, query bool
+	// compact runs the compactor: always in the compact role, in the
+	// all-in-one unless compactor.enabled is false.
+	compact bool
 }
 
 var (
-	roleAllInOne = role{name: "all-in-one", ingest: true, query: true}
+	roleAllInOne = role{name: "all-in-one", ingest: true, query: true, compact: true}
 	roleIngest   = role{name: "ingest", ingest: true}
 	roleQuery    = role{name: "query", query: true}
+	roleCompact  = role{name: "compact", compact: true}
 )
 
 func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
@@ -169,6 +174,26 @@ func serve(ctx context.Context, r role, args []string, getenv func(string) strin
 			return err
 		}
 	}
+	if r.compact && (r == roleCompact || cfg.Compactor.Enabled) {
+		c, err := compact.New(store, compact.Config{
+			Settle:          cfg.Compactor.Settle,
+			Grace:           cfg.Compactor.Grace,
+			LeaseTTL:        cfg.Compactor.LeaseTTL,
+			MaxBlockBytes:   int64(cfg.Compactor.MaxBlockBytes),
+			MaxBlockFiles:   compact.DefaultConfig().MaxBlockFiles,
+			Interval:        cfg.Compactor.Interval,
+			RowsPerRowGroup: compact.DefaultConfig().RowsPerRowGroup,
+			TempDir:         cfg.Compactor.TempDir,
+		}, logger, reg)
+		if err != nil {
+			return fmt.Errorf("compactor: %w", err)
+		}
+		background.Add(1)
+		go func() {
+			defer background.Done()
+			_ = c.Run(bgCtx)
+		}()
+	}
 	var querier *engine.Engine
 	if r.query {
 		if querier, err = buildQuery(cfg, store, logger, a); err != nil {
@@ -177,7 +202,7 @@ func serve(ctx context.Context, r role, args []string, getenv func(string) strin
 	}
 	// Zipkin's port carries whatever the role does: the collector API
 	// where it ingests, the query API where it queries.
-	if cfg.Zipkin.HTTPAddr != "" {
+	if cfg.Zipkin.HTTPAddr != "" && (ingest != nil || querier != nil) {
 		mux := http.NewServeMux()
 		if ingest != nil {
 			zipkin.NewHandler(zipkin.Config{
@@ -472,6 +497,8 @@ func buildQuery(cfg Config, store *tracestore.Store, logger *slog.Logger, a *ass
 		ServicesLookback:     cfg.Query.ServicesLookback,
 		OperationsCacheFiles: engine.DefaultConfig().OperationsCacheFiles,
 		TraceIndexCacheBytes: int(cfg.Query.TraceIndexCache),
+		BlockIndexCacheBytes: int(cfg.Query.BlockIndexCache),
+		AggregateCacheBytes:  engine.DefaultConfig().AggregateCacheBytes,
 	}, logger)
 	if err != nil {
 		return nil, err
