@@ -22,6 +22,10 @@ var ErrNotFound = errors.New("trace not found")
 // client may retry (the object store is down, a timeout).
 var ErrUnavailable = errors.New("storage unavailable")
 
+// ErrBadCursor is wrapped by errors about a search cursor that is not one
+// the Querier gave, or belongs to another search.
+var ErrBadCursor = errors.New("invalid cursor")
+
 // TimeRange is a half-open interval [Start, End) of wall-clock time. A zero
 // Start or End leaves that side unbounded.
 type TimeRange struct {
@@ -54,6 +58,11 @@ type TraceQuery struct {
 	DurationMin, DurationMax time.Duration
 	// Limit is the most traces to return; it must be positive.
 	Limit int
+	// Cursor, when set, continues the search that returned it: the answer
+	// is the next Limit traces in the search's order. It pins the time
+	// window of the first page, so a "last hour" search pages through the
+	// same hour however long the pages take.
+	Cursor string
 }
 
 // Operation is one (span name, span kind) pair seen for a service.
@@ -158,6 +167,12 @@ type Querier interface {
 	// near the match, not only the matching spans), newest first by trace
 	// start time, ties broken by trace ID, at most q.Limit of them.
 	FindTraces(ctx context.Context, tenant string, q TraceQuery) ([]ptrace.Traces, error)
+	// FindTracesPage is FindTraces that also returns the cursor of the
+	// next page, "" when there is none. Pages are consecutive in one total
+	// order — latest matching span first, then trace ID — and stable:
+	// traces stored after the first page never shift later pages (they
+	// may appear on a page only when they rank after its cursor).
+	FindTracesPage(ctx context.Context, tenant string, q TraceQuery) (traces []ptrace.Traces, next string, err error)
 	// Services returns the names of services with stored spans, sorted.
 	Services(ctx context.Context, tenant string) ([]string, error)
 	// Operations returns the operations of service, sorted by name then

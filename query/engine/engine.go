@@ -472,8 +472,22 @@ func dedupe(td ptrace.Traces) {
 
 // FindTraces returns the traces matching q, newest first.
 func (e *Engine) FindTraces(ctx context.Context, tenant string, q query.TraceQuery) ([]ptrace.Traces, error) {
+	out, _, err := e.FindTracesPage(ctx, tenant, q)
+	return out, err
+}
+
+// FindTracesPage returns one page of the traces matching q, newest first,
+// and the cursor of the next page ("" when there is none).
+//
+// Pages follow the order the search ranks by: latest matching span first,
+// then trace ID. A page after a cursor is the first Limit traces after the
+// cursor's position in that order, computed afresh over the cursor's
+// pinned time window: it keeps the best (returned so far + Limit + slack)
+// traces and drops those at or before the cursor, and widens the search
+// in the rare case new spans pushed too many traces ahead of the cursor.
+func (e *Engine) FindTracesPage(ctx context.Context, tenant string, q query.TraceQuery) ([]ptrace.Traces, string, error) {
 	if q.Limit <= 0 {
-		return nil, fmt.Errorf("limit must be positive, got %d", q.Limit)
+		return nil, "", fmt.Errorf("limit must be positive, got %d", q.Limit)
 	}
 	flt := spanfile.Filter{
 		Service:     q.ServiceName,
@@ -486,37 +500,69 @@ func (e *Engine) FindTraces(ctx context.Context, tenant string, q query.TraceQue
 	for k, v := range q.Attributes {
 		flt.Attributes = append(flt.Attributes, spanfile.Attribute{Key: k, Value: v})
 	}
-	flt.Keys = q.AttributeKeys
+	flt.Keys = slices.Clone(q.AttributeKeys)
+	slices.Sort(flt.Keys)
 	slices.SortFunc(flt.Attributes, func(a, b spanfile.Attribute) int { return cmp.Compare(a.Key, b.Key) })
+
+	fp := fingerprint(flt)
+	var after *cursor
+	if q.Cursor != "" {
+		c, err := decodeCursor(q.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		if c.fingerprint != fp {
+			return nil, "", fmt.Errorf("%w: it continues another search (service, operation, tags and durations must stay the same)", query.ErrBadCursor)
+		}
+		flt.StartMin, flt.StartMax = c.startMin, c.startMax
+		after = &c
+	}
 
 	srcs, err := e.files(ctx, tenant, flt.StartMin, flt.StartMax)
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, "", unavailable(err)
 	}
-	best := newTopK(q.Limit)
-	var mu sync.Mutex
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(e.cfg.Concurrency)
-	for _, src := range srcs {
-		g.Go(func() error {
-			local, err := e.searchSource(gctx, src, flt, q.Limit)
-			if err != nil {
-				return fmt.Errorf("%s: %w", src.Key, err)
+	k := q.Limit + 1 // one more tells whether there is a next page
+	if after != nil {
+		k += int(after.returned) + q.Limit // the returned ones, and slack for newcomers
+	}
+	var page []ranked
+	for {
+		best, err := e.search(ctx, srcs, flt, k)
+		if err != nil {
+			return nil, "", err
+		}
+		all := best.sorted()
+		page = all
+		if after != nil {
+			i := 0
+			for i < len(all) && !after.before(all[i]) {
+				i++
 			}
-			if local != nil {
-				mu.Lock()
-				best.merge(local)
-				mu.Unlock()
-			}
-			return nil
-		})
+			page = all[i:]
+		}
+		if len(page) > q.Limit || len(all) < k {
+			break // a full page and one more, or every match
+		}
+		k *= 4
 	}
-	if err := g.Wait(); err != nil {
-		return nil, unavailable(err)
+	next := ""
+	if len(page) > q.Limit {
+		page = page[:q.Limit]
+		c := cursor{rank: page[len(page)-1].start, id: page[len(page)-1].id, fingerprint: fp,
+			startMin: flt.StartMin, startMax: flt.StartMax}
+		if after != nil {
+			c.returned = after.returned
+		}
+		c.returned += uint32(len(page))
+		next = c.encode()
 	}
-	ids := best.ids()
-	if len(ids) == 0 {
-		return nil, nil
+	if len(page) == 0 {
+		return nil, next, nil
+	}
+	ids := make([]pcommon.TraceID, len(page))
+	for i, r := range page {
+		ids[i] = r.id
 	}
 	start, end := flt.StartMin, flt.StartMax
 	if start != 0 {
@@ -527,7 +573,7 @@ func (e *Engine) FindTraces(ctx context.Context, tenant string, q query.TraceQue
 	}
 	found, err := e.fetch(ctx, tenant, ids, start, end)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	type result struct {
 		id    pcommon.TraceID
@@ -548,7 +594,33 @@ func (e *Engine) FindTraces(ctx context.Context, tenant string, q query.TraceQue
 	for i, r := range results {
 		out[i] = r.td
 	}
-	return out, nil
+	return out, next, nil
+}
+
+// search keeps the best k traces matching flt over srcs.
+func (e *Engine) search(ctx context.Context, srcs []source, flt spanfile.Filter, k int) (*topK, error) {
+	best := newTopK(k)
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(e.cfg.Concurrency)
+	for _, src := range srcs {
+		g.Go(func() error {
+			local, err := e.searchSource(gctx, src, flt, k)
+			if err != nil {
+				return fmt.Errorf("%s: %w", src.Key, err)
+			}
+			if local != nil {
+				mu.Lock()
+				best.merge(local)
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, unavailable(err)
+	}
+	return best, nil
 }
 
 // searchSource finds the best limit traces matching flt in one source.

@@ -175,7 +175,8 @@ func testTraceAssembles(t *testing.T, f *fixture) {
 	}
 }
 
-// refFind is FindTraces by brute force over every span.
+// refFind is FindTraces by brute force over every span. A negative
+// limit returns every match in rank order (latest match first).
 func (f *fixture) refFind(q query.TraceQuery) []pcommon.TraceID {
 	bestMatch := map[pcommon.TraceID]int64{}
 	traceStart := map[pcommon.TraceID]int64{}
@@ -239,6 +240,13 @@ func (f *fixture) refFind(q query.TraceQuery) []pcommon.TraceID {
 		}
 		return compareIDs(a.id, b.id)
 	})
+	if q.Limit < 0 { // every match, in rank order
+		out := make([]pcommon.TraceID, len(rs))
+		for i, x := range rs {
+			out[i] = x.id
+		}
+		return out
+	}
 	if len(rs) > q.Limit {
 		rs = rs[:q.Limit]
 	}
@@ -472,4 +480,144 @@ func TestAttributeValues(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Paging through a search with a small limit yields every match exactly
+// once, page after page in rank order, whatever the storage layout; spans
+// stored between pages do not disturb the pages; cursors from another
+// search or not from us are refused.
+func TestFindTracesPages(t *testing.T) {
+	eachLayout(t, func(t *testing.T, newBucket func(*testing.T) objstore.Bucket, l layout) {
+		f := newLayoutFixture(t, newBucket(t), l, 6, 8)
+		ctx := context.Background()
+		base := time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
+		spans := f.spans()
+		rng := rand.New(rand.NewPCG(7, 7))
+		for round := 0; round < 8; round++ {
+			tq := query.TraceQuery{StartMin: base, StartMax: base.Add(2 * time.Hour), Limit: 1 + rng.IntN(4)}
+			if round%2 == 1 {
+				if v, ok := spans[rng.IntN(len(spans))].res.Attributes().Get("service.name"); ok {
+					tq.ServiceName = v.AsString()
+				}
+			}
+			all := tq
+			all.Limit = -1
+			want := f.refFind(all)
+			pos := map[pcommon.TraceID]int{}
+			for i, id := range want {
+				pos[id] = i
+			}
+			var got []pcommon.TraceID
+			last := -1
+			for pages := 0; ; pages++ {
+				if pages > len(want)+1 {
+					t.Fatalf("query %+v: paging does not end", tq)
+				}
+				page, next, err := f.engine.FindTracesPage(ctx, "acme", tq)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(page) > tq.Limit {
+					t.Fatalf("page of %d traces, limit %d", len(page), tq.Limit)
+				}
+				first := len(want)
+				for _, td := range page {
+					id := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).TraceID()
+					p, ok := pos[id]
+					if !ok {
+						t.Fatalf("query %+v: trace %s does not match", tq, id)
+					}
+					first = min(first, p)
+					got = append(got, id)
+				}
+				if len(page) > 0 && first <= last {
+					t.Fatalf("query %+v: a page starts at rank %d, the previous ended at %d", tq, first, last)
+				}
+				for _, td := range page {
+					last = max(last, pos[td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).TraceID()])
+				}
+				if next == "" {
+					break
+				}
+				tq.Cursor = next
+			}
+			if len(got) != len(want) {
+				t.Fatalf("query %+v: pages held %d traces, want %d", tq, len(got), len(want))
+			}
+			seen := map[pcommon.TraceID]bool{}
+			for _, id := range got {
+				if seen[id] {
+					t.Fatalf("trace %s on two pages", id)
+				}
+				seen[id] = true
+			}
+		}
+
+		// Spans stored between pages: every trace of the first page's
+		// answer still comes exactly once.
+		{
+			tq := query.TraceQuery{StartMin: base, StartMax: base.Add(2 * time.Hour), Limit: 3}
+			all := tq
+			all.Limit = -1
+			want := f.refFind(all)
+			page, next, err := f.engine.FindTracesPage(ctx, "acme", tq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			store := tracestore.New(f.bucket, tracestore.Config{Now: func() time.Time { return time.Date(2026, 11, 21, 9, 30, 0, 0, time.UTC) }})
+			if _, err := store.Write(ctx, "acme", tracestore.NewBatch(tracegen.Random(rand.New(rand.NewPCG(99, 99)), 1, 1, 20))); err != nil {
+				t.Fatal(err)
+			}
+			count := map[pcommon.TraceID]int{}
+			for {
+				for _, td := range page {
+					count[td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).TraceID()]++
+				}
+				if next == "" {
+					break
+				}
+				tq.Cursor = next
+				if page, next, err = f.engine.FindTracesPage(ctx, "acme", tq); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, id := range want {
+				if count[id] != 1 {
+					t.Fatalf("with spans stored between pages, trace %s came %d times", id, count[id])
+				}
+			}
+		}
+
+		// A cursor pins the window: a later page of a search is the same
+		// whatever its own time bounds say, and belongs to its search.
+		tq := query.TraceQuery{StartMin: base, StartMax: base.Add(2 * time.Hour), Limit: 2}
+		_, next, err := f.engine.FindTracesPage(ctx, "acme", tq)
+		if err != nil || next == "" {
+			t.Fatalf("first page: next %q, %v", next, err)
+		}
+		second := tq
+		second.Cursor = next
+		p1, _, err := f.engine.FindTracesPage(ctx, "acme", second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		moved := second
+		moved.StartMin, moved.StartMax = base.Add(time.Hour), base.Add(90*time.Minute)
+		p2, _, err := f.engine.FindTracesPage(ctx, "acme", moved)
+		if err != nil || len(p1) != len(p2) {
+			t.Fatalf("the cursor did not pin the window: %d and %d traces (%v)", len(p1), len(p2), err)
+		}
+		other := second
+		other.ServiceName = "another"
+		if _, _, err := f.engine.FindTracesPage(ctx, "acme", other); !errors.Is(err, query.ErrBadCursor) {
+			t.Errorf("cursor of another search: %v", err)
+		}
+		for _, bad := range []string{"x", "AAAA", next[:len(next)-2]} {
+			q := tq
+			q.Cursor = bad
+			if _, _, err := f.engine.FindTracesPage(ctx, "acme", q); !errors.Is(err, query.ErrBadCursor) {
+				t.Errorf("cursor %q: %v", bad, err)
+			}
+		}
+	})
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"container/heap"
+	"slices"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
@@ -96,4 +97,20 @@ func (h *traceHeap) Pop() any {
 	h.items = h.items[:len(h.items)-1]
 	delete(h.index, r.id)
 	return r
+}
+
+// sorted returns the kept traces best first: latest start, then smaller
+// trace ID.
+func (t *topK) sorted() []ranked {
+	out := slices.Clone(t.h.items)
+	slices.SortFunc(out, func(a, b ranked) int {
+		switch {
+		case less(b, a):
+			return -1
+		case less(a, b):
+			return 1
+		}
+		return 0
+	})
+	return out
 }

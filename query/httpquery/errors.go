@@ -61,7 +61,8 @@ const (
 // the message the client may see. It is the only place that decides
 // statuses:
 //
-//   - a ParamError is 400 with its own message;
+//   - a ParamError is 400 with its own message, and so is an error
+//     wrapping query.ErrBadCursor;
 //   - an error wrapping query.ErrNotFound is 404 "trace not found" (an API
 //     may reword it, as api_v3 and Zipkin do);
 //   - context.Canceled is 499, which is never written: the client is gone;
@@ -73,6 +74,8 @@ func Classify(err error) (status int, msg string) {
 	switch {
 	case errors.As(err, &pe):
 		return http.StatusBadRequest, pe.msg
+	case errors.Is(err, query.ErrBadCursor):
+		return http.StatusBadRequest, err.Error()
 	case errors.Is(err, query.ErrNotFound):
 		return http.StatusNotFound, query.ErrNotFound.Error()
 	case errors.Is(err, context.Canceled):

@@ -403,3 +403,25 @@ func newRequest(method, target string) *http.Request {
 }
 
 func recorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
+
+// A search's next page: the cursor goes to the Querier as given, and the
+// next one comes back in the envelope (classic API) or a header (api_v3).
+func TestCursor(t *testing.T) {
+	q := &querytest.Fake{NextCursor: "next-page", Found: []ptrace.Traces{shortTrace()}}
+	h := newTestServer(q, Options{})
+	w := querytest.Get(t, h, "/api/traces?service=s&cursor=abc")
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `"nextCursor":"next-page"`) {
+		t.Fatalf("v1: %d %s", w.Code, w.Body.String())
+	}
+	w = querytest.Get(t, h, "/api/v3/traces?query.start_time_min=2026-11-21T08:00:00Z&query.start_time_max=2026-11-21T09:00:00Z&query.cursor=def")
+	if w.Code != 200 || w.Header().Get(HeaderNextCursor) != "next-page" {
+		t.Fatalf("v3: %d %q", w.Code, w.Header().Get(HeaderNextCursor))
+	}
+	if len(q.Queries) != 2 || q.Queries[0].Cursor != "abc" || q.Queries[1].Cursor != "def" {
+		t.Fatalf("queries %+v", q.Queries)
+	}
+	q.Err = fmt.Errorf("%w: no", query.ErrBadCursor)
+	if w := querytest.Get(t, h, "/api/traces?service=s&cursor=zzz"); w.Code != 400 || !strings.Contains(w.Body.String(), "invalid cursor") {
+		t.Fatalf("bad cursor: %d %s", w.Code, w.Body.String())
+	}
+}

@@ -33,6 +33,9 @@ const (
 	paramMaxDuration = "maxDuration"
 	paramTraceID     = "traceID"
 	paramRaw         = "raw"
+	// paramCursor continues a search (a tracelake extension): the value
+	// is the nextCursor of the previous page.
+	paramCursor = "cursor"
 )
 
 // Parameter names of api_v3: the canonical camelCase name first, then the
@@ -45,6 +48,7 @@ var (
 	v3StartTimeMin  = []string{"query.startTimeMin", "query.start_time_min"}
 	v3StartTimeMax  = []string{"query.startTimeMax", "query.start_time_max"}
 	v3SearchDepth   = []string{"query.searchDepth", "query.search_depth", "query.num_traces"}
+	v3Cursor        = []string{"query.cursor"}
 	v3DurationMin   = []string{"query.durationMin", "query.duration_min"}
 	v3DurationMax   = []string{"query.durationMax", "query.duration_max"}
 	v3QueryRaw      = []string{"query.rawTraces", "query.raw_traces"}
@@ -165,6 +169,7 @@ func (a *API) parseV1Search(v url.Values) (v1SearchRequest, error) {
 		DurationMin: minDur,
 		DurationMax: maxDur,
 		Limit:       limit,
+		Cursor:      v.Get(paramCursor),
 	}
 	return req, nil
 }
@@ -238,6 +243,7 @@ func (a *API) parseV3Query(v url.Values) (query.TraceQuery, error) {
 	if q.DurationMin, q.DurationMax, err = parseDurations(v, v3DurationMin, v3DurationMax); err != nil {
 		return q, err
 	}
+	q.Cursor, _ = getParam(v, v3Cursor)
 	// rawTraces asks Jaeger to skip its adjusters; tracelake has none.
 	if _, _, err := parseBool(v, v3QueryRaw...); err != nil {
 		return q, err

@@ -24,6 +24,9 @@ type envelope struct {
 	Limit  int       `json:"limit"`
 	Offset int       `json:"offset"`
 	Errors []v1Error `json:"errors"`
+	// NextCursor, a tracelake extension, fetches the next page of a
+	// search when passed back as the cursor parameter.
+	NextCursor string `json:"nextCursor,omitempty"`
 }
 
 type v1Error struct {
@@ -160,13 +163,13 @@ func (a *API) v1Search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	found, err := a.q.FindTraces(ctx, t, req.query)
+	found, next, err := a.q.FindTracesPage(ctx, t, req.query)
 	if err != nil {
 		a.v1Fail(w, r, err)
 		return
 	}
 	traces = appendUITraces(traces, found)
-	a.v1OK(w, r, traces, len(traces), nil)
+	a.writeJSON(w, r, http.StatusOK, envelope{Data: traces, Total: len(traces), NextCursor: next}, prettyPrint(r))
 }
 
 // v1Trace serves GET /api/traces/{traceID}: data is a one-element list;

@@ -140,7 +140,13 @@ func (a *API) v3Search(w http.ResponseWriter, r *http.Request) (found []ptrace.T
 	if err == nil {
 		var q query.TraceQuery
 		if q, err = a.parseV3Query(r.URL.Query()); err == nil {
-			found, err = a.q.FindTraces(r.Context(), t, q)
+			var next string
+			found, next, err = a.q.FindTracesPage(r.Context(), t, q)
+			if next != "" {
+				// api_v3's answer is OTLP's TracesData, which has no room
+				// for it: the next page's query.cursor is a header.
+				w.Header().Set(HeaderNextCursor, next)
+			}
 		}
 	}
 	if err != nil {
@@ -149,6 +155,10 @@ func (a *API) v3Search(w http.ResponseWriter, r *http.Request) (found []ptrace.T
 	}
 	return found, true
 }
+
+// HeaderNextCursor carries the query.cursor of a search's next page in
+// api_v3 answers (a tracelake extension).
+const HeaderNextCursor = "Tracelake-Next-Cursor"
 
 // v3TraceSummaries serves GET /api/v3/trace-summaries?query.…: one
 // summary per matching trace, {"summaries": []} when none matched (Jaeger

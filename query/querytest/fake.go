@@ -45,6 +45,8 @@ type Fake struct {
 	// IDs and Within hold the arguments of each Trace call.
 	IDs    []pcommon.TraceID
 	Within []query.TimeRange
+	// NextCursor is what FindTracesPage returns as the next cursor.
+	NextCursor string
 	// Queries holds the query of each FindTraces call.
 	Queries []query.TraceQuery
 	// OperationsCalls holds the arguments of each Operations call.
@@ -101,6 +103,12 @@ func (f *Fake) Trace(_ context.Context, tenant string, id pcommon.TraceID, withi
 		return td, nil
 	}
 	return ptrace.Traces{}, fmt.Errorf("trace %s: %w", id, query.ErrNotFound)
+}
+
+// FindTracesPage is FindTraces with NextCursor as the next page's cursor.
+func (f *Fake) FindTracesPage(ctx context.Context, tenant string, q query.TraceQuery) ([]ptrace.Traces, string, error) {
+	found, err := f.FindTraces(ctx, tenant, q)
+	return found, f.NextCursor, err
 }
 
 // FindTraces returns FoundBy(q) when FoundBy is set, Found otherwise.
