@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -29,42 +30,40 @@ type TraceFunc func(spans []spanfile.SpanInfo, firstRow int64) error
 
 // Merge writes the spans of inputs, which are vparquet1 files (each sorted
 // as this format requires), as one sorted file to out, streaming: memory
-// holds one batch of rows per input, not the inputs. Exact duplicates —
-// the same span sent twice, as client retries do — are written once: two
-// rows are duplicates when trace ID, span ID, parent span ID, start,
-// duration, name, kind and service are equal (the query engine removes
-// duplicates by the same rule, so a trace reads the same before and after
-// a merge), and the row of the earlier input is kept. onTrace, when not
-// nil, is called once per trace of the output, in order.
+// holds one batch of rows per input, not the inputs. Rows are moved as
+// Parquet values, never decoded into spans. Exact duplicates — the same
+// span sent twice, as client retries do — are written once: two rows are
+// duplicates when trace ID, span ID, parent span ID, start, duration,
+// name, kind and service are equal (the query engine removes duplicates by
+// the same rule, so a trace reads the same before and after a merge), and
+// the row of the earlier input is kept. onTrace, when not nil, is called
+// once per trace of the output, in order.
 func (w *Writer) Merge(ctx context.Context, out io.Writer, tenant string, inputs []*File, onTrace TraceFunc) (MergeInfo, error) {
 	var info MergeInfo
-	h := &cursorHeap{}
-	for i, f := range inputs {
-		c := &cursor{input: i, groups: f.pf.RowGroups()}
-		ok, err := c.next()
-		if err != nil {
-			return info, fmt.Errorf("input %d: %w", i, err)
-		}
-		if ok {
-			h.items = append(h.items, c)
-		}
-	}
-	heap.Init(h)
-
 	pw := w.pool.Get().(*parquet.GenericWriter[span])
 	defer w.pool.Put(pw)
 	pw.Reset(out)
 
 	var (
-		chunk  = make([]span, 0, 256)
-		row    int64    // rows written so far
-		run    []runKey // the rows written with the current (trace, start, span ID)
-		trace  []spanfile.SpanInfo
-		first  int64 // row of trace[0]
-		cur    pcommon.TraceID
-		inRun  sortKey
-		events int
+		chunk   = make([]parquet.Row, 0, 256)
+		row     int64    // rows written so far
+		run     []runKey // the rows written with the current (trace, start, span ID)
+		trace   []spanfile.SpanInfo
+		first   int64 // row of trace[0]
+		cur     pcommon.TraceID
+		inRun   sortKey
+		events  int
+		strs    = map[string]string{} // names and services, interned
+		flushed error
 	)
+	intern := func(b []byte) string {
+		if s, ok := strs[unsafe.String(unsafe.SliceData(b), len(b))]; ok {
+			return s
+		}
+		s := string(b)
+		strs[s] = s
+		return s
+	}
 	flushTrace := func() error {
 		if len(trace) == 0 {
 			return nil
@@ -78,17 +77,48 @@ func (w *Writer) Merge(ctx context.Context, out io.Writer, tenant string, inputs
 		trace = trace[:0]
 		return nil
 	}
+	// Rows in chunk point into their cursors' buffers, so chunk is
+	// written out before any cursor reads its next batch.
 	flushChunk := func() error {
 		if len(chunk) == 0 {
 			return nil
 		}
-		if _, err := pw.Write(chunk); err != nil {
+		if _, err := pw.WriteRows(chunk); err != nil {
 			return fmt.Errorf("write rows: %w", err)
 		}
 		clear(chunk)
 		chunk = chunk[:0]
 		return nil
 	}
+	beforeRefill := func() {
+		if flushed == nil {
+			flushed = flushChunk()
+		}
+	}
+
+	h := &cursorHeap{}
+	var cursors []*cursor
+	defer func() {
+		for _, c := range cursors {
+			c.close()
+		}
+	}()
+	for i, f := range inputs {
+		if err := checkColumns(f.pf.Schema()); err != nil {
+			return info, fmt.Errorf("input %d: %w", i, err)
+		}
+		c := &cursor{input: i, groups: f.pf.RowGroups(), beforeRefill: beforeRefill}
+		cursors = append(cursors, c)
+		ok, err := c.next()
+		if err != nil {
+			return info, fmt.Errorf("input %d: %w", i, err)
+		}
+		if ok {
+			h.items = append(h.items, c)
+		}
+	}
+	heap.Init(h)
+
 	for len(h.items) > 0 {
 		if events++; events%4096 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -96,12 +126,13 @@ func (w *Writer) Merge(ctx context.Context, out io.Writer, tenant string, inputs
 			}
 		}
 		c := h.items[0]
-		r := &c.buf[c.pos]
+		r := c.buf[c.pos]
 		k := c.key
 		if k.hi != inRun.hi || k.lo != inRun.lo || k.start != inRun.start || k.spanID != inRun.spanID || len(run) == 0 {
 			run, inRun = run[:0], k
 		}
-		rk := runKey{parent: r.ParentSpanID, duration: r.DurationNano, name: r.Name, kind: r.Kind, service: r.ServiceName}
+		name, service := intern(r[colName].ByteArray()), intern(r[colService].ByteArray())
+		rk := runKey{parent: [8]byte(r[colParent].ByteArray()), duration: r[colDuration].Int64(), name: name, kind: r[colKind].Int32(), service: service}
 		dup := false
 		for _, o := range run {
 			if o == rk {
@@ -113,26 +144,28 @@ func (w *Writer) Merge(ctx context.Context, out io.Writer, tenant string, inputs
 			info.Duplicates++
 		} else {
 			run = append(run, rk)
-			if r.TraceID != cur || len(trace) == 0 {
+			tid := pcommon.TraceID(r[colTraceID].ByteArray())
+			if tid != cur || len(trace) == 0 {
 				if err := flushTrace(); err != nil {
 					return info, err
 				}
-				cur, first = r.TraceID, row
+				cur, first = tid, row
 			}
+			start, dur := k.start, rk.duration
 			trace = append(trace, spanfile.SpanInfo{
-				TraceID: r.TraceID, SpanID: r.SpanID, ParentSpanID: r.ParentSpanID,
-				Service: r.ServiceName, Name: r.Name, Kind: ptrace.SpanKind(r.Kind),
-				Start: r.StartUnixNano, Duration: r.DurationNano, StatusCode: ptrace.StatusCode(r.StatusCode),
+				TraceID: tid, SpanID: pcommon.SpanID(r[colSpanID].ByteArray()), ParentSpanID: rk.parent,
+				Service: service, Name: name, Kind: ptrace.SpanKind(rk.kind),
+				Start: start, Duration: dur, StatusCode: ptrace.StatusCode(r[colStatus].Int32()),
 			})
-			end := r.StartUnixNano + r.DurationNano
-			if info.Spans == 0 || r.StartUnixNano < info.StartMin {
-				info.StartMin = r.StartUnixNano
+			end := start + dur
+			if info.Spans == 0 || start < info.StartMin {
+				info.StartMin = start
 			}
 			if info.Spans == 0 || end > info.EndMax {
 				info.EndMax = end
 			}
 			info.Spans++
-			chunk = append(chunk, *r)
+			chunk = append(chunk, r)
 			row++
 			if len(chunk) == cap(chunk) {
 				if err := flushChunk(); err != nil {
@@ -140,9 +173,10 @@ func (w *Writer) Merge(ctx context.Context, out io.Writer, tenant string, inputs
 				}
 			}
 		}
-		// Rows handed to chunk keep their memory: the cursor clears its
-		// buffer before reading more, so the reader allocates anew.
 		ok, err := c.next()
+		if flushed != nil {
+			return info, flushed
+		}
 		if err != nil {
 			return info, fmt.Errorf("input %d: %w", c.input, err)
 		}
@@ -170,6 +204,34 @@ func (w *Writer) Merge(ctx context.Context, out io.Writer, tenant string, inputs
 	return info, nil
 }
 
+// The leaf columns Merge reads from rows. Each is required and not
+// repeated, so it holds exactly one value per row, at its column index.
+const (
+	colTraceID  = 0
+	colSpanID   = 1
+	colParent   = 2
+	colName     = 5
+	colKind     = 6
+	colStart    = 7
+	colDuration = 8
+	colStatus   = 9
+	colService  = 11
+)
+
+// checkColumns verifies a file's schema puts the columns Merge reads where
+// it reads them.
+func checkColumns(s *parquet.Schema) error {
+	for name, want := range map[string]int{"trace_id": colTraceID, "span_id": colSpanID, "parent_span_id": colParent,
+		"name": colName, "kind": colKind, "start_unix_nano": colStart, "duration_nano": colDuration,
+		"status_code": colStatus, "service_name": colService} {
+		leaf, ok := s.Lookup(name)
+		if !ok || leaf.ColumnIndex != want {
+			return fmt.Errorf("%w: column %s is not leaf %d", ErrNotThisFormat, name, want)
+		}
+	}
+	return nil
+}
+
 // runKey is what, besides trace ID, span ID and start, makes two rows the
 // same span.
 type runKey struct {
@@ -182,51 +244,77 @@ type runKey struct {
 
 // cursor reads one input's rows in order, a batch at a time.
 type cursor struct {
-	input  int
-	groups []parquet.RowGroup
-	gi     int
-	rd     *parquet.GenericReader[span]
-	buf    []span
-	pos, n int
-	key    sortKey
+	input        int
+	groups       []parquet.RowGroup
+	gi           int
+	rows         parquet.Rows
+	finished     parquet.Rows // read to the end, closed at the next refill
+	buf          []parquet.Row
+	pos, n       int
+	key          sortKey
+	beforeRefill func() // called before the buffer's rows are overwritten
 }
 
 // next advances to the next row; false at the end of the input.
 func (c *cursor) next() (bool, error) {
 	c.pos++
 	for c.pos >= c.n {
-		if c.rd == nil {
+		// The buffer's rows are all consumed: whoever holds them must be
+		// done with them before they are overwritten, or their row
+		// group's reader closed.
+		if c.beforeRefill != nil {
+			c.beforeRefill()
+		}
+		if c.finished != nil {
+			c.finished.Close()
+			c.finished = nil
+		}
+		if c.rows == nil {
 			if c.gi >= len(c.groups) {
 				return false, nil
 			}
-			rg := c.groups[c.gi]
+			c.rows = c.groups[c.gi].Rows()
 			c.gi++
-			c.rd = parquet.NewGenericRowGroupReader[span](rg)
 			if c.buf == nil {
-				c.buf = make([]span, 256)
+				c.buf = make([]parquet.Row, 256)
 			}
 		}
-		clear(c.buf) // rows already handed out keep their memory
-		n, err := c.rd.Read(c.buf)
+		n, err := c.rows.ReadRows(c.buf)
 		c.pos, c.n = 0, n
-		if err == io.EOF || (err == nil && n == 0) {
-			c.rd.Close()
-			c.rd = nil
-			continue
-		}
-		if err != nil {
+		if err != nil && err != io.EOF {
 			return false, err
 		}
+		if err == io.EOF || n == 0 {
+			// Rows read along with io.EOF are still used; their reader is
+			// closed at the next refill.
+			c.finished, c.rows = c.rows, nil
+		}
 	}
-	r := &c.buf[c.pos]
+	r := c.buf[c.pos]
+	if len(r) <= colService {
+		return false, fmt.Errorf("%w: a row of %d values", ErrNotThisFormat, len(r))
+	}
+	tid, sid := r[colTraceID].ByteArray(), r[colSpanID].ByteArray()
+	if len(tid) != 16 || len(sid) != 8 || len(r[colParent].ByteArray()) != 8 {
+		return false, fmt.Errorf("%w: trace or span ID of the wrong size", ErrNotThisFormat)
+	}
 	c.key = sortKey{
-		hi:     binary.BigEndian.Uint64(r.TraceID[:8]),
-		lo:     binary.BigEndian.Uint64(r.TraceID[8:]),
-		start:  r.StartUnixNano,
-		spanID: binary.BigEndian.Uint64(r.SpanID[:]),
+		hi:     binary.BigEndian.Uint64(tid[:8]),
+		lo:     binary.BigEndian.Uint64(tid[8:]),
+		start:  r[colStart].Int64(),
+		spanID: binary.BigEndian.Uint64(sid),
 		batch:  uint32(c.input),
 	}
 	return true, nil
+}
+
+func (c *cursor) close() {
+	for _, r := range []parquet.Rows{c.rows, c.finished} {
+		if r != nil {
+			r.Close()
+		}
+	}
+	c.rows, c.finished = nil, nil
 }
 
 type cursorHeap struct{ items []*cursor }
