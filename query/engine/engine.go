@@ -94,6 +94,9 @@ type Engine struct {
 	metas        *lru[string, *tracestore.BlockMeta]
 	blockIndexes *lru[string, *index.Index]
 	blooms       *lru[string, *index.Bloom]
+	// lookups holds the blocks' ID-to-rows tables, which outlive their
+	// indexes in memory: a lookup by ID then never reloads an index.
+	lookups *lru[string, *index.LookupTable]
 	// aggs holds aggregates by span file key (see aggregates).
 	aggs *lru[string, *aggregate.Aggregate]
 }
@@ -116,10 +119,11 @@ func New(store *tracestore.Store, cfg Config, logger *slog.Logger) (*Engine, err
 		values:  newLRU[valuesKey, []string](cfg.OperationsCacheFiles, nil),
 		indexes: newLRU[string](cfg.TraceIndexCacheBytes, spanfile.TraceIndex.MemSize),
 		metas:   newLRU[string, *tracestore.BlockMeta](cfg.OperationsCacheFiles, nil),
-		// Blooms are consulted for every block on every lookup: give them
-		// a quarter of the budget of their own, so indexes do not evict them.
-		blockIndexes: newLRU[string](cfg.BlockIndexCacheBytes*3/4, (*index.Index).MemSize),
-		blooms:       newLRU[string](cfg.BlockIndexCacheBytes/4, (*index.Bloom).MemSize),
+		// Blooms and lookup tables are small and consulted on every lookup:
+		// they get budgets of their own, so indexes do not evict them.
+		blockIndexes: newLRU[string](cfg.BlockIndexCacheBytes/2, (*index.Index).MemSize),
+		blooms:       newLRU[string](cfg.BlockIndexCacheBytes/8, (*index.Bloom).MemSize),
+		lookups:      newLRU[string](cfg.BlockIndexCacheBytes*3/8, (*index.LookupTable).MemSize),
 		aggs:         newLRU[string](cfg.AggregateCacheBytes, (*aggregate.Aggregate).MemSize),
 	}, nil
 }
@@ -237,6 +241,20 @@ func (e *Engine) blockIndex(ctx context.Context, m *tracestore.BlockMeta) (*inde
 	return x, nil
 }
 
+// blockLookup returns a block's lookup table, cached.
+func (e *Engine) blockLookup(ctx context.Context, m *tracestore.BlockMeta) (*index.LookupTable, error) {
+	if t, ok := e.lookups.get(m.Prefix()); ok {
+		return t, nil
+	}
+	x, err := e.blockIndex(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	t := x.LookupTable()
+	e.lookups.put(m.Prefix(), t)
+	return t, nil
+}
+
 // blockBloom returns a block's bloom filter, cached.
 func (e *Engine) blockBloom(ctx context.Context, m *tracestore.BlockMeta) (*index.Bloom, error) {
 	if b, ok := e.blooms.get(m.Prefix()); ok {
@@ -339,7 +357,7 @@ func (e *Engine) fetchBlock(ctx context.Context, m *tracestore.BlockMeta, ids []
 	if len(maybe) == 0 {
 		return nil, nil
 	}
-	x, err := e.blockIndex(ctx, m)
+	x, err := e.blockLookup(ctx, m)
 	if err != nil {
 		return nil, err
 	}

@@ -489,21 +489,8 @@ func (x *Index) MemSize() int {
 // Lookup finds a trace: the rows [first, first+rows) of data.parquet hold
 // all its spans in this block.
 func (x *Index) Lookup(id pcommon.TraceID) (first, rows int64, ok bool) {
-	k := keyOf(id)
-	ids := x.traces.ids
-	i, j := 0, len(ids)
-	for i < j {
-		h := int(uint(i+j) >> 1)
-		if ids[h].less(k) {
-			i = h + 1
-		} else {
-			j = h
-		}
-	}
-	if i < len(ids) && ids[i] == k {
-		return x.traces.first[i], int64(x.traces.spans[i]), true
-	}
-	return 0, 0, false
+	t := LookupTable{ids: x.traces.ids, first: x.traces.first, spans: x.traces.spans}
+	return t.Lookup(id)
 }
 
 // Trace returns the summary of the i-th trace, 0 ≤ i < Len, in trace-ID
@@ -547,4 +534,42 @@ func lookupString(dict []string, s string) (int32, bool) {
 		return int32(i), true
 	}
 	return 0, false
+}
+
+// LookupTable is the part of an index that lookups by trace ID use — IDs
+// and row ranges, 28 bytes per trace — so that a query service can keep
+// every block's table in memory while whole indexes come and go.
+type LookupTable struct {
+	ids   []idKey
+	first []int64
+	spans []int32
+}
+
+// LookupTable returns x's IDs and row ranges. It shares x's slices: it
+// keeps them alive but no more of x.
+func (x *Index) LookupTable() *LookupTable {
+	return &LookupTable{ids: x.traces.ids, first: x.traces.first, spans: x.traces.spans}
+}
+
+// Lookup is Index.Lookup.
+func (t *LookupTable) Lookup(id pcommon.TraceID) (first, rows int64, ok bool) {
+	k := keyOf(id)
+	i, j := 0, len(t.ids)
+	for i < j {
+		h := int(uint(i+j) >> 1)
+		if t.ids[h].less(k) {
+			i = h + 1
+		} else {
+			j = h
+		}
+	}
+	if i < len(t.ids) && t.ids[i] == k {
+		return t.first[i], int64(t.spans[i]), true
+	}
+	return 0, 0, false
+}
+
+// MemSize is the memory the table holds, in bytes.
+func (t *LookupTable) MemSize() int {
+	return int(unsafe.Sizeof(*t)) + cap(t.ids)*int(unsafe.Sizeof(idKey{})) + 8*cap(t.first) + 4*cap(t.spans)
 }
