@@ -10,9 +10,10 @@ VERSION             ?= $(shell git describe --tags --always --dirty 2>/dev/null 
 LDFLAGS             := -s -w -X main.version=$(VERSION)
 FUZZTIME            ?= 20s
 BENCH_DURATION      ?= 30s
+BENCH_SCALE_FLAGS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test bench lint fmt fuzz check tools clean
+.PHONY: help build run test bench bench-scale lint fmt fuzz check tools clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -31,6 +32,9 @@ test: tools plugins ## run every test; builds a pinned MinIO and OpenTelemetry C
 bench: build plugins ## Go benchmarks (storage, ingest, query, plugins), then `tracelake load` against a fresh all-in-one (BENCH_DURATION=30s)
 	$(GO) test -run '^$$' -bench . -benchmem ./storage/... ./functions/... ./query/... ./wasm/...
 	BENCH_DURATION=$(BENCH_DURATION) scripts/bench.sh bin/tracelake
+
+bench-scale: build $(TOOLS)/.minio-$(MINIO_VERSION) ## scale benchmark: 10 M spans over 24 h on MinIO, compacted, queried by a query process; report and profiles in bin/bench-scale (BENCH_SCALE_FLAGS="--spans 1000000")
+	$(GO) run ./cmd/tracelake/internal/scalebench/cmd/bench-scale --tracelake bin/tracelake --minio $(TOOLS)/minio --out bin/bench-scale $(BENCH_SCALE_FLAGS)
 
 lint: $(TOOLS)/.staticcheck-$(STATICCHECK_VERSION) ## gofmt check, go vet and staticcheck
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); \

@@ -4,4 +4,4 @@ package loadgen
 
 import "time"
 
-func processCPU() (time.Duration, bool) { return 0, false }
+func ProcessCPU() (time.Duration, bool) { return 0, false }

@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// processCPU is this process's user and system CPU time so far.
-func processCPU() (time.Duration, bool) {
+// ProcessCPU is this process's user and system CPU time so far.
+func ProcessCPU() (time.Duration, bool) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0, false

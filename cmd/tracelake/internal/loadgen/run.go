@@ -124,7 +124,7 @@ func run(ctx context.Context, cfg Config, progress io.Writer, tm timing) (Report
 		cfg.Protocol, cfg.Endpoint, cfg.Duration, cfg.Workers, rep.SpansPerRequest)
 	workers := make([]*worker, cfg.Workers)
 	stop := make(chan struct{})
-	cpuBefore, cpuOK := processCPU()
+	cpuBefore, cpuOK := ProcessCPU()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i := range workers {
@@ -151,7 +151,7 @@ func run(ctx context.Context, cfg Config, progress io.Writer, tm timing) (Report
 	close(stop)
 	wg.Wait()
 	sent := time.Since(start)
-	if cpuAfter, ok := processCPU(); ok && cpuOK {
+	if cpuAfter, ok := ProcessCPU(); ok && cpuOK {
 		rep.ClientCPUSeconds = ptr((cpuAfter - cpuBefore).Seconds())
 	}
 	<-monitorDone
