@@ -186,7 +186,7 @@ func DefaultConfig() Config {
 			ServicesLookback: 7 * 24 * time.Hour,
 			MaxLimit:         1500,
 			TraceIndexCache:  64 << 20,
-			BlockIndexCache:  256 << 20,
+			BlockIndexCache:  1 << 30,
 		},
 		Compactor: CompactorConfig{
 			Enabled:       true,
@@ -240,7 +240,7 @@ var settingHelp = map[string]string{
 	"query.services-lookback":                  "how far back the services and operations lists look",
 	"query.max-limit":                          "most traces one search may return",
 	"query.trace-index-cache":                  "memory for per-file trace ID indexes (about 1.4 bytes per span), so lookups by trace ID open only the files that may hold the trace",
-	"query.block-index-cache":                  "memory for the blocks' trace indexes and bloom filters (about 40 bytes per trace), each read once per block",
+	"query.block-index-cache":                  "memory for the blocks' trace indexes, ID tables and bloom filters (about 370 bytes per trace of ten spans), each read once per block: searches stay fast while the blocks of the usual search window fit",
 	"compactor.enabled":                        "run the compactor in the background of the all-in-one (the compact role always runs it)",
 	"compactor.interval":                       "how often the compactor looks for windows to compact and files to delete",
 	"compactor.settle":                         "how long after an hour ends its ingest files are compacted (down to -1h: compact the hour in progress, each pass making a block of what arrived)",

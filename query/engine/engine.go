@@ -39,8 +39,10 @@ type Config struct {
 	// (about 1.4 bytes per span): lookups by trace ID open only the files
 	// whose index may hold the trace.
 	TraceIndexCacheBytes int
-	// BlockIndexCacheBytes bounds the memory of the blocks' trace indexes
-	// and bloom filters (about 40 bytes per trace), read once per block.
+	// BlockIndexCacheBytes bounds the memory of the blocks' trace indexes,
+	// lookup tables and bloom filters (together about 370 bytes per trace
+	// of ten spans), read once per block: searches are fast while the
+	// blocks of the usual search window fit.
 	BlockIndexCacheBytes int
 	// AggregateCacheBytes bounds the memory of per-file aggregates
 	// (dependency links and RED metrics; a few KiB per file).
@@ -52,7 +54,7 @@ type Config struct {
 // DefaultConfig returns the settings the query service starts with.
 func DefaultConfig() Config {
 	return Config{Concurrency: 8, TraceSlack: time.Hour, ServicesLookback: 7 * 24 * time.Hour, OperationsCacheFiles: 100_000,
-		TraceIndexCacheBytes: 64 << 20, BlockIndexCacheBytes: 256 << 20, AggregateCacheBytes: 64 << 20}
+		TraceIndexCacheBytes: 64 << 20, BlockIndexCacheBytes: 1 << 30, AggregateCacheBytes: 64 << 20}
 }
 
 // Validate reports the first invalid setting.
@@ -121,9 +123,9 @@ func New(store *tracestore.Store, cfg Config, logger *slog.Logger) (*Engine, err
 		metas:   newLRU[string, *tracestore.BlockMeta](cfg.OperationsCacheFiles, nil),
 		// Blooms and lookup tables are small and consulted on every lookup:
 		// they get budgets of their own, so indexes do not evict them.
-		blockIndexes: newLRU[string](cfg.BlockIndexCacheBytes/2, (*index.Index).MemSize),
-		blooms:       newLRU[string](cfg.BlockIndexCacheBytes/8, (*index.Bloom).MemSize),
-		lookups:      newLRU[string](cfg.BlockIndexCacheBytes*3/8, (*index.LookupTable).MemSize),
+		blockIndexes: newLRU[string](cfg.BlockIndexCacheBytes*3/4, (*index.Index).MemSize),
+		blooms:       newLRU[string](cfg.BlockIndexCacheBytes/16, (*index.Bloom).MemSize),
+		lookups:      newLRU[string](cfg.BlockIndexCacheBytes*3/16, (*index.LookupTable).MemSize),
 		aggs:         newLRU[string](cfg.AggregateCacheBytes, (*aggregate.Aggregate).MemSize),
 	}, nil
 }

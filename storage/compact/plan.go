@@ -57,7 +57,7 @@ func DefaultConfig() Config {
 		MaxBlockBytes:   1 << 30,
 		MaxBlockFiles:   10_000,
 		Interval:        time.Minute,
-		RowsPerRowGroup: 32768,
+		RowsPerRowGroup: 8192,
 	}
 }
 
