@@ -218,6 +218,19 @@ func moduleRoot() (string, error) {
 	}
 }
 
+// Launch starts a MinIO server from bin, with its data under dir (which
+// must exist; the server owns it and Stop removes it), the way Start does
+// for tests: for tools outside tests, such as the scale benchmark.
+func Launch(bin, dir string) (*Server, error) { return launch(bin, dir, 0) }
+
+// Stop ends a server started by Launch and removes its data.
+func (s *Server) Stop() error { return s.stop() }
+
+// MakeBucket creates a bucket on the server.
+func (s *Server) MakeBucket(ctx context.Context, name string) error {
+	return s.admin.MakeBucket(ctx, name, minio.MakeBucketOptions{})
+}
+
 func launch(bin, dir string, attempt int) (*Server, error) {
 	addr, err := freeAddr()
 	if err != nil {
