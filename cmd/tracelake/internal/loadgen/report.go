@@ -101,7 +101,8 @@ type Machine struct {
 	GoVersion  string `json:"go_version"`
 }
 
-func thisMachine() Machine {
+// ThisMachine describes the machine the process runs on.
+func ThisMachine() Machine {
 	return Machine{
 		GOOS:       runtime.GOOS,
 		GOARCH:     runtime.GOARCH,
@@ -112,6 +113,8 @@ func thisMachine() Machine {
 	}
 }
 
+// cpuModel is the first "model name" of /proc/cpuinfo; empty where there
+// is none.
 func cpuModel() string {
 	f, err := os.Open("/proc/cpuinfo")
 	if err != nil {

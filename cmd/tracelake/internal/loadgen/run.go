@@ -99,7 +99,7 @@ func run(ctx context.Context, cfg Config, progress io.Writer, tm timing) (Report
 		Seed:                cfg.Seed,
 		Encoding:            w.name(),
 		RequestBytesPerSpan: float64(len(tpls[0].data)) / float64(tpls[0].spans()),
-		Machine:             thisMachine(),
+		Machine:             ThisMachine(),
 	}
 	if rep.SpansPerRequest != cfg.SpansPerRequest {
 		rep.warnf("%d spans per request asked, %d sent: requests hold whole traces of %d spans", cfg.SpansPerRequest, rep.SpansPerRequest, spansPerTrace)

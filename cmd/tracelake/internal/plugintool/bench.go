@@ -16,6 +16,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/tracelake/tracelake/cmd/tracelake/internal/loadgen"
 	"github.com/tracelake/tracelake/storage/tracegen"
 	"github.com/tracelake/tracelake/wasm/host"
 )
@@ -134,7 +135,7 @@ func (r BenchReport) Err(ctx context.Context) error {
 }
 
 func runBench(ctx context.Context, cfg BenchConfig) (BenchReport, error) {
-	r := BenchReport{Machine: thisMachine(), DurationPerSize: cfg.Duration.Seconds()}
+	r := BenchReport{Machine: loadgen.ThisMachine(), DurationPerSize: cfg.Duration.Seconds()}
 	if err := cfg.Validate(); err != nil {
 		return r, err
 	}

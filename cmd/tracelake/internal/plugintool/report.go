@@ -1,51 +1,15 @@
 package plugintool
 
 import (
-	"bufio"
 	"fmt"
 	"io"
-	"os"
-	"runtime"
 	"strings"
+
+	"github.com/tracelake/tracelake/cmd/tracelake/internal/loadgen"
 )
 
 // Machine is where a benchmark ran.
-type Machine struct {
-	GOOS       string `json:"goos"`
-	GOARCH     string `json:"goarch"`
-	NumCPU     int    `json:"num_cpu"`
-	GOMAXPROCS int    `json:"gomaxprocs"`
-	CPUModel   string `json:"cpu_model,omitempty"`
-	GoVersion  string `json:"go_version"`
-}
-
-func thisMachine() Machine {
-	return Machine{
-		GOOS:       runtime.GOOS,
-		GOARCH:     runtime.GOARCH,
-		NumCPU:     runtime.NumCPU(),
-		GOMAXPROCS: runtime.GOMAXPROCS(0),
-		CPUModel:   cpuModel(),
-		GoVersion:  runtime.Version(),
-	}
-}
-
-// cpuModel is the first "model name" of /proc/cpuinfo; empty where there
-// is none.
-func cpuModel() string {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
-}
+type Machine = loadgen.Machine
 
 // textWriter keeps the first write error, so report code can print
 // without checking each line.

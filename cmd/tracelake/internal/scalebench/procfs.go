@@ -5,10 +5,11 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tracelake/tracelake/cmd/tracelake/internal/loadgen"
 )
 
 // What is read of other processes and of the machine, from Linux's /proc.
@@ -80,37 +81,19 @@ func statusField(path, name string) (int64, error) {
 	return 0, fmt.Errorf("%s: no %s", path, name)
 }
 
-// Machine is where the benchmark ran.
+// Machine is where the benchmark ran: what the load tool reports, and
+// memory and kernel.
 type Machine struct {
-	CPUModel   string `json:"cpu_model"`
-	NumCPU     int    `json:"num_cpu"`
-	GOMAXPROCS int    `json:"gomaxprocs"`
-	MemBytes   int64  `json:"mem_bytes"`
-	Kernel     string `json:"kernel"`
-	GoVersion  string `json:"go_version"`
-	GOOS       string `json:"goos"`
-	GOARCH     string `json:"goarch"`
+	loadgen.Machine
+	MemBytes int64  `json:"mem_bytes"`
+	Kernel   string `json:"kernel"`
 }
 
 func thisMachine() Machine {
-	m := Machine{
-		NumCPU:     runtime.NumCPU(),
-		GOMAXPROCS: runtime.GOMAXPROCS(0),
-		GoVersion:  runtime.Version(),
-		GOOS:       runtime.GOOS,
-		GOARCH:     runtime.GOARCH,
-	}
+	m := Machine{Machine: loadgen.ThisMachine()}
 	m.MemBytes, _ = statusField("/proc/meminfo", "MemTotal:")
 	if data, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = strings.TrimSpace(string(data))
-	}
-	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for line := range strings.SplitSeq(string(data), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				m.CPUModel = strings.TrimSpace(v)
-				break
-			}
-		}
 	}
 	return m
 }
