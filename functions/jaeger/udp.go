@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tracelake/tracelake/functions/pipeline"
+	"github.com/tracelake/tracelake/internal/promreg"
 	"github.com/tracelake/tracelake/storage/tenant"
 )
 
@@ -122,19 +123,19 @@ func NewUDPServer(cfg UDPConfig, enc Encoding, next pipeline.Consumer, reg prome
 	if err := tenant.Validate(cfg.DefaultTenant); err != nil {
 		return nil, fmt.Errorf("jaeger agent: default tenant: %w", err)
 	}
-	packets, err := register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+	packets, err := promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: packetsMetricName,
 		Help: "Jaeger agent datagrams received, by protocol and result (" + strings.Join(allResults, ", ") + ").",
 	}, []string{"protocol", "result"}))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("jaeger agent: %w", err)
 	}
-	queueLen, err := register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+	queueLen, err := promreg.Register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: queueLenMetricName,
 		Help: "Jaeger agent datagrams waiting for a worker, by protocol.",
 	}, []string{"protocol"}))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("jaeger agent: %w", err)
 	}
 	protocol := enc.protocol()
 	s := &UDPServer{
@@ -154,21 +155,6 @@ func NewUDPServer(cfg UDPConfig, enc Encoding, next pipeline.Consumer, reg prome
 		s.packets.WithLabelValues(r) // export zeros, so rates work from the start
 	}
 	return s, nil
-}
-
-// register registers c with reg, or returns the collector registered
-// before under the same name (the other encoding's server).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, fmt.Errorf("jaeger agent: register metrics: %w", err)
-	}
-	return c, nil
 }
 
 // Serve reads datagrams from conn until Shutdown, which closes conn; it

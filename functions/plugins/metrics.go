@@ -1,6 +1,10 @@
 package plugins
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tracelake/tracelake/internal/promreg"
+)
 
 type metrics struct {
 	reloads        *prometheus.CounterVec
@@ -34,26 +38,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"fingerprint"}),
 	}
 	if reg != nil {
-		m.reloads = register(reg, m.reloads)
-		m.loads = register(reg, m.loads)
-		m.loaded = register(reg, m.loaded)
-		m.lastSuccessful = register(reg, m.lastSuccessful)
-		m.config = register(reg, m.config)
+		m.reloads = promreg.MustRegister(reg, m.reloads)
+		m.loads = promreg.MustRegister(reg, m.loads)
+		m.loaded = promreg.MustRegister(reg, m.loaded)
+		m.lastSuccessful = promreg.MustRegister(reg, m.lastSuccessful)
+		m.config = promreg.MustRegister(reg, m.config)
 	}
 	m.reloads.WithLabelValues("ok")
 	m.reloads.WithLabelValues("error")
 	m.lastSuccessful.Set(1)
 	return m
-}
-
-// register registers c, or returns the collector registered already under
-// its name, so that several managers on one registry share their metrics.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		if are, ok := err.(prometheus.AlreadyRegisteredError); ok {
-			return are.ExistingCollector.(C)
-		}
-		panic(err)
-	}
-	return c
 }

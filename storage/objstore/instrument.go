@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tracelake/tracelake/internal/promreg"
 )
 
 // Operation names, the "operation" label of the metrics Instrument records.
@@ -70,10 +72,10 @@ func Instrument(b Bucket, reg prometheus.Registerer) Bucket {
 		}),
 	}
 	if reg != nil {
-		m.ops = register(reg, m.ops)
-		m.duration = register(reg, m.duration)
-		m.written = register(reg, m.written)
-		m.read = register(reg, m.read)
+		m.ops = promreg.MustRegister(reg, m.ops)
+		m.duration = promreg.MustRegister(reg, m.duration)
+		m.written = promreg.MustRegister(reg, m.written)
+		m.read = promreg.MustRegister(reg, m.read)
 	}
 	// Create every series up front so rates start from zero rather than
 	// from the first failure.
@@ -89,23 +91,6 @@ func Instrument(b Bucket, reg prometheus.Registerer) Bucket {
 		return &instrumentedReaderAt{instrumented: in, o: o}
 	}
 	return in
-}
-
-// register registers c, or returns the collector registered already under
-// the same name, so that several buckets can be instrumented with one
-// registry.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	err := reg.Register(c)
-	if err == nil {
-		return c
-	}
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing
-		}
-	}
-	panic("objstore: register metrics: " + err.Error())
 }
 
 type metrics struct {

@@ -1,6 +1,10 @@
 package host
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tracelake/tracelake/internal/promreg"
+)
 
 type metrics struct {
 	batches, spans, edits *prometheus.CounterVec
@@ -33,25 +37,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"plugin"}),
 	}
 	if reg != nil {
-		m.batches = register(reg, m.batches)
-		m.spans = register(reg, m.spans)
-		m.edits = register(reg, m.edits)
-		m.duration = register(reg, m.duration)
-		m.instances = register(reg, m.instances)
+		m.batches = promreg.MustRegister(reg, m.batches)
+		m.spans = promreg.MustRegister(reg, m.spans)
+		m.edits = promreg.MustRegister(reg, m.edits)
+		m.duration = promreg.MustRegister(reg, m.duration)
+		m.instances = promreg.MustRegister(reg, m.instances)
 	}
 	return m
-}
-
-// register registers c, or returns the collector registered already under
-// its name, so several loaders on one registry share their metrics.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		if are, ok := err.(prometheus.AlreadyRegisteredError); ok {
-			return are.ExistingCollector.(C)
-		}
-		panic(err)
-	}
-	return c
 }
 
 // pluginMetrics are one plugin's series, looked up once at load: a label
