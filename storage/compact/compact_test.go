@@ -497,3 +497,35 @@ func TestConcurrentCompactors(t *testing.T) {
 	}
 	sameSpans(t, got, want, "after concurrent compaction")
 }
+
+// A window with more input than one block takes becomes several blocks,
+// each within the bounds, every span readable once.
+func TestCompactSplitsLargeWindows(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{now: t0}
+	bucket := objstoretest.NewMemory()
+	store := tracestore.New(bucket, tracestore.Config{Now: clk.Now})
+	want := fixture(t, store, clk, "acme", 8)
+	clk.now = t0.Add(3 * time.Hour)
+	cfg := testConfig(clk, "a")
+	cfg.MaxBlockFiles = 3
+	c := newCompactor(t, store, cfg)
+	if err := c.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Observe(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	perWindow := map[string]int{}
+	for _, b := range st.Blocks {
+		perWindow[b.Window]++
+		if len(b.Inputs) > 3 {
+			t.Errorf("block %s has %d inputs, bound 3", b.Key, len(b.Inputs))
+		}
+	}
+	if perWindow["2026-11-21T08"] != 2 || perWindow["2026-11-21T09"] != 2 {
+		t.Errorf("blocks per window %v, want 2 each (4 files, 3 per block)", perWindow)
+	}
+	sameSpans(t, readable(t, store, "acme"), want, "after splitting")
+}

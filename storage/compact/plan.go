@@ -87,9 +87,8 @@ type Lease struct {
 
 // Plan is the work a state calls for.
 type Plan struct {
-	// Windows to compact, oldest first, with the inputs of their first
-	// block (a window with more input than one block takes is compacted
-	// again once that block is published).
+	// Windows to compact, oldest first. Which files go into which block
+	// is decided under the window's lease, from a fresh listing.
 	Jobs []Job
 	// DeleteFiles are ingest files a used block replaced more than Grace ago.
 	DeleteFiles []string
@@ -106,7 +105,6 @@ type Plan struct {
 // Job compacts one window.
 type Job struct {
 	Tenant, Window string
-	Inputs         []tracestore.FileRef
 }
 
 // MakePlan decides what to do with one tenant's state at now.
@@ -128,9 +126,7 @@ func MakePlan(cfg Config, tenant string, st State, now time.Time) Plan {
 	}
 	slices.Sort(windows)
 	for _, w := range windows {
-		files := byWindow[w]
-		slices.SortFunc(files, func(a, b tracestore.FileRef) int { return a.ID.Compare(b.ID) })
-		p.Jobs = append(p.Jobs, Job{Tenant: tenant, Window: w, Inputs: take(cfg, files)})
+		p.Jobs = append(p.Jobs, Job{Tenant: tenant, Window: w})
 	}
 	present := map[string]bool{}
 	for _, f := range st.Files {

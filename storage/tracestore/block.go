@@ -343,9 +343,6 @@ func Resolve(blocks []*BlockMeta, files []FileRef) (used []*BlockMeta, raw []Fil
 	return used, raw, rejected
 }
 
-// ErrNoBlock is returned for a block whose meta.json is gone.
-var ErrNoBlock = errors.New("block not found")
-
 // WindowFiles returns the ingest files of one window (write hour).
 func (s *Store) WindowFiles(ctx context.Context, tenantID, window string) ([]FileRef, error) {
 	var refs []FileRef
@@ -361,37 +358,6 @@ func (s *Store) WindowFiles(ctx context.Context, tenantID, window string) ([]Fil
 		refs = append(refs, ref)
 	}
 	return refs, nil
-}
-
-// Windows returns the windows (write hours) that have ingest files, in
-// order.
-func (s *Store) Windows(ctx context.Context, tenantID string) ([]string, error) {
-	var windows []string
-	opts := objstore.ListOptions{}
-	for {
-		found := false
-		for attrs, err := range s.bucket.List(ctx, ingestPrefix(tenantID), opts) {
-			if err != nil {
-				return nil, fmt.Errorf("list span files: %w", err)
-			}
-			rest := strings.TrimPrefix(attrs.Key, ingestPrefix(tenantID))
-			window, _, ok := strings.Cut(rest, "/")
-			if !ok {
-				continue
-			}
-			if _, err := WindowTime(window); err != nil {
-				continue
-			}
-			windows = append(windows, window)
-			// Skip the rest of this window: "0" is the byte after "/".
-			opts.StartAfter = ingestPrefix(tenantID) + window + "0"
-			found = true
-			break
-		}
-		if !found {
-			return windows, nil
-		}
-	}
 }
 
 // Tenants returns the tenants that have objects in the bucket, with one
