@@ -9,6 +9,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/parquet-go/parquet-go"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -28,6 +29,14 @@ type File struct {
 	info   spanfile.Info
 	// leaf column indexes used for pruning
 	colTraceID, colStart, colService int
+	// every leaf column by dotted path, for column-at-a-time searches
+	cols map[string]column
+}
+
+// column locates a leaf column in the schema.
+type column struct {
+	index  int
+	maxDef byte
 }
 
 var _ spanfile.File = (*File)(nil)
@@ -68,6 +77,11 @@ func open(r io.ReaderAt, size int64, opts ...parquet.FileOption) (*File, error) 
 	s, _ := pf.Lookup(MetaSpans)
 	if f.info.Spans, err = strconv.Atoi(s); err != nil {
 		return nil, fmt.Errorf("footer metadata %s=%q: %w", MetaSpans, s, err)
+	}
+	f.cols = make(map[string]column)
+	for _, path := range pf.Schema().Columns() {
+		leaf, _ := pf.Schema().Lookup(path...)
+		f.cols[strings.Join(path, ".")] = column{index: leaf.ColumnIndex, maxDef: byte(leaf.MaxDefinitionLevel)}
 	}
 	for name, dst := range map[string]*int{"trace_id": &f.colTraceID, "start_unix_nano": &f.colStart, "service_name": &f.colService} {
 		leaf, ok := pf.Schema().Lookup(name)

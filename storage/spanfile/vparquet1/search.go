@@ -17,41 +17,14 @@ import (
 	"github.com/tracelake/tracelake/storage/spanfile"
 )
 
-// searchRow projects the columns a search without attribute conditions
-// needs; only those column chunks are read.
-type searchRow struct {
-	TraceID     [16]byte `parquet:"trace_id"`
-	Name        string   `parquet:"name,dict"`
-	Start       int64    `parquet:"start_unix_nano,delta,timestamp(nanosecond)"`
-	Duration    int64    `parquet:"duration_nano,delta"`
-	ServiceName string   `parquet:"service_name,dict"`
-}
-
-// attrSearchRow adds what attribute conditions need.
-type attrSearchRow struct {
-	TraceID       [16]byte     `parquet:"trace_id"`
-	Name          string       `parquet:"name,dict"`
-	Kind          int32        `parquet:"kind,dict"`
-	Start         int64        `parquet:"start_unix_nano,delta,timestamp(nanosecond)"`
-	Duration      int64        `parquet:"duration_nano,delta"`
-	StatusCode    int32        `parquet:"status_code,dict"`
-	StatusMessage string       `parquet:"status_message,dict"`
-	ServiceName   string       `parquet:"service_name,dict"`
-	Resource      []byte       `parquet:"resource,dict"`
-	Scope         []byte       `parquet:"scope,dict"`
-	Attrs         []attr       `parquet:"attrs"`
-	Events        []eventAttrs `parquet:"events"`
-}
-
-type eventAttrs struct {
-	Name  string `parquet:"name,dict"`
-	Attrs []byte `parquet:"attrs,optional"`
-}
-
 const searchBatch = 512
 
-// searchColumns are the top-level columns searchRow reads.
-var searchColumns = []string{"trace_id", "name", "start_unix_nano", "duration_nano", "service_name"}
+// basicColumns are the top-level columns a search without attribute
+// conditions reads; attrColumns are what attribute conditions add.
+var (
+	basicColumns = []string{"trace_id", "name", "start_unix_nano", "duration_nano", "service_name"}
+	attrColumns  = append(slices.Clone(basicColumns), "attrs", "resource", "events", "kind", "status_code", "status_message", "scope")
+)
 
 // prefetchColumns fetches the chunks of row group gi's columns named (all
 // when nil) when the reader can prefetch: ranges closer than 1 MiB are
@@ -89,9 +62,14 @@ func (f *File) prefetchColumns(gi int, names []string) error {
 }
 
 // Search calls fn for every span matching flt. Row groups whose statistics
-// exclude the time window or service are skipped unread.
+// exclude the time window or service are skipped unread; the others are
+// searched a column at a time (see groupSearch).
 func (f *File) Search(ctx context.Context, flt spanfile.Filter, fn func(spanfile.Match) bool) error {
-	m := newMatcher(flt)
+	g := newGroupSearch(f, newMatcher())
+	cols := basicColumns
+	if len(flt.Attributes) > 0 || len(flt.Keys) > 0 {
+		cols = attrColumns
+	}
 	for gi, rg := range f.pf.RowGroups() {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -99,37 +77,12 @@ func (f *File) Search(ctx context.Context, flt spanfile.Filter, fn func(spanfile
 		if f.prune(gi, flt) {
 			continue
 		}
-		var more bool
-		var err error
-		basic := len(flt.Attributes) == 0 && len(flt.Keys) == 0
-		if basic {
-			err = f.prefetchColumns(gi, searchColumns)
-		} else {
-			err = f.prefetchColumns(gi, nil)
-		}
-		if err != nil {
+		if err := f.prefetchColumns(gi, cols); err != nil {
 			return fmt.Errorf("row group %d: %w", gi, err)
 		}
-		if basic {
-			more, err = searchGroup(rg, func(r *searchRow) bool {
-				if m.basic(r.ServiceName, r.Name, r.Start, r.Duration) {
-					return fn(spanfile.Match{TraceID: r.TraceID, Start: r.Start})
-				}
-				return true
-			})
-		} else {
-			more, err = searchGroup(rg, func(r *attrSearchRow) bool {
-				if m.basic(r.ServiceName, r.Name, r.Start, r.Duration) && m.attributes(r) {
-					return fn(spanfile.Match{TraceID: r.TraceID, Start: r.Start})
-				}
-				return true
-			})
-		}
+		more, err := g.search(rg, &flt, fn)
 		if err != nil {
 			return fmt.Errorf("row group %d: %w", gi, err)
-		}
-		if m.err != nil {
-			return fmt.Errorf("row group %d: %w", gi, m.err)
 		}
 		if !more {
 			return nil
@@ -187,160 +140,16 @@ func (f *File) prune(gi int, flt spanfile.Filter) bool {
 	return false
 }
 
-// matcher evaluates a Filter against projected rows, caching decoded
-// resources (a file holds few distinct ones).
+// matcher decodes resources, scopes and attribute values for searches,
+// caching resources and scopes (a file holds few distinct ones).
 type matcher struct {
-	f         spanfile.Filter
 	resources map[string]pcommon.Map
 	scopes    map[string]pcommon.InstrumentationScope
 	err       error
 }
 
-func newMatcher(f spanfile.Filter) *matcher {
-	return &matcher{f: f, resources: map[string]pcommon.Map{}, scopes: map[string]pcommon.InstrumentationScope{}}
-}
-
-func (m *matcher) basic(service, name string, start, duration int64) bool {
-	f := &m.f
-	if f.Service != "" && service != f.Service {
-		return false
-	}
-	if f.Name != "" && name != f.Name {
-		return false
-	}
-	if f.StartMin != 0 && start < f.StartMin {
-		return false
-	}
-	if f.StartMax != 0 && start >= f.StartMax {
-		return false
-	}
-	if f.DurationMin != 0 && duration < f.DurationMin {
-		return false
-	}
-	if f.DurationMax != 0 && duration > f.DurationMax {
-		return false
-	}
-	return true
-}
-
-func (m *matcher) attributes(r *attrSearchRow) bool {
-	for _, a := range m.f.Attributes {
-		if !m.attribute(r, a) {
-			return false
-		}
-	}
-	for _, k := range m.f.Keys {
-		if !m.hasKey(r, k) {
-			return false
-		}
-	}
-	return true
-}
-
-// hasKey reports whether key is present on the span, its resource, an
-// event, as a derived tag, or is the name of one of its events.
-func (m *matcher) hasKey(r *attrSearchRow, key string) bool {
-	if m.derivedPresent(r, key) {
-		return true
-	}
-	for i := range r.Attrs {
-		if r.Attrs[i].Key == key {
-			return true
-		}
-	}
-	if _, ok := m.resource(r.Resource).Get(key); ok {
-		return true
-	}
-	kb := []byte(key)
-	for _, ev := range r.Events {
-		if ev.Name == key {
-			return true
-		}
-		if len(ev.Attrs) == 0 || !bytes.Contains(ev.Attrs, kb) {
-			continue
-		}
-		attrs := pcommon.NewMap()
-		if err := decodeMap(ev.Attrs, attrs); err != nil {
-			m.fail(fmt.Errorf("event attributes: %w", err))
-			return false
-		}
-		if _, ok := attrs.Get(key); ok {
-			return true
-		}
-	}
-	return false
-}
-
-// derivedPresent reports whether the span sets the field a derived tag
-// comes from (Jaeger's translation emits the tag only then).
-func (m *matcher) derivedPresent(r *attrSearchRow, key string) bool {
-	code := ptrace.StatusCode(r.StatusCode)
-	switch key {
-	case "error":
-		return code == ptrace.StatusCodeError
-	case "span.kind":
-		return ptrace.SpanKind(r.Kind) != ptrace.SpanKindUnspecified
-	case "otel.status_code":
-		return code != ptrace.StatusCodeUnset
-	case "otel.status_description":
-		return r.StatusMessage != ""
-	case "otel.scope.name":
-		return m.scope(r.Scope).Name() != ""
-	case "otel.scope.version":
-		return m.scope(r.Scope).Version() != ""
-	}
-	return false
-}
-
-func (m *matcher) attribute(r *attrSearchRow, a spanfile.Attribute) bool {
-	if m.derived(r, a) {
-		return true
-	}
-	for i := range r.Attrs {
-		if r.Attrs[i].Key == a.Key && m.attrString(&r.Attrs[i]) == a.Value {
-			return true
-		}
-	}
-	if v, ok := m.resource(r.Resource).Get(a.Key); ok && valueString(v) == a.Value {
-		return true
-	}
-	key := []byte(a.Key)
-	for _, ev := range r.Events {
-		if len(ev.Attrs) == 0 || !bytes.Contains(ev.Attrs, key) {
-			continue
-		}
-		attrs := pcommon.NewMap()
-		if err := decodeMap(ev.Attrs, attrs); err != nil {
-			m.fail(fmt.Errorf("event attributes: %w", err))
-			return false
-		}
-		if v, ok := attrs.Get(a.Key); ok && valueString(v) == a.Value {
-			return true
-		}
-	}
-	return false
-}
-
-// derived matches the tags Jaeger's OTLP translation derives from span
-// fields, so searches written for Jaeger (error=true, span.kind=server)
-// keep working.
-func (m *matcher) derived(r *attrSearchRow, a spanfile.Attribute) bool {
-	code := ptrace.StatusCode(r.StatusCode)
-	switch a.Key {
-	case "error":
-		return a.Value == "true" && code == ptrace.StatusCodeError
-	case "span.kind":
-		return a.Value != "" && a.Value == spanfile.KindName(ptrace.SpanKind(r.Kind))
-	case "otel.status_code":
-		return (a.Value == "ERROR" && code == ptrace.StatusCodeError) || (a.Value == "OK" && code == ptrace.StatusCodeOk)
-	case "otel.status_description":
-		return r.StatusMessage != "" && a.Value == r.StatusMessage
-	case "otel.scope.name":
-		return a.Value != "" && a.Value == m.scope(r.Scope).Name()
-	case "otel.scope.version":
-		return a.Value != "" && a.Value == m.scope(r.Scope).Version()
-	}
-	return false
+func newMatcher() *matcher {
+	return &matcher{resources: map[string]pcommon.Map{}, scopes: map[string]pcommon.InstrumentationScope{}}
 }
 
 func (m *matcher) fail(err error) {
@@ -439,7 +248,7 @@ type valueRow struct {
 // AttributeValues returns the distinct string forms of span attribute
 // key's values on spans of service (any when empty).
 func (f *File) AttributeValues(ctx context.Context, service, key string) ([]string, error) {
-	m := newMatcher(spanfile.Filter{})
+	m := newMatcher()
 	seen := map[string]struct{}{}
 	for gi, rg := range f.pf.RowGroups() {
 		if err := ctx.Err(); err != nil {
