@@ -619,12 +619,23 @@ func (e *Engine) FindTracesPage(ctx context.Context, tenant string, q query.Trac
 
 // search keeps the best k traces matching flt over srcs.
 func (e *Engine) search(ctx context.Context, srcs []source, flt spanfile.Filter, k int) (*topK, error) {
+	// Newest first: once k traces rank above the latest span a source can
+	// hold, the source cannot change the answer and is skipped. A search
+	// for a common tag value over a day then reads the last hour or two.
+	order := slices.Clone(srcs)
+	slices.SortStableFunc(order, func(a, b source) int { return cmp.Compare(b.latest(), a.latest()) })
 	best := newTopK(k)
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(e.cfg.Concurrency)
-	for _, src := range srcs {
+	for _, src := range order {
 		g.Go(func() error {
+			mu.Lock()
+			skip := best.outranks(src.latest())
+			mu.Unlock()
+			if skip {
+				return nil
+			}
 			local, err := e.searchSource(gctx, src, flt, k)
 			if err != nil {
 				return fmt.Errorf("%s: %w", src.Key, err)
@@ -641,6 +652,14 @@ func (e *Engine) search(ctx context.Context, srcs []source, flt spanfile.Filter,
 		return nil, unavailable(err)
 	}
 	return best, nil
+}
+
+// latest bounds the start of any span in the source.
+func (s source) latest() int64 {
+	if s.block != nil {
+		return s.block.EndMax
+	}
+	return s.ref.EndMax
 }
 
 // searchSource finds the best limit traces matching flt in one source.

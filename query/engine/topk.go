@@ -61,6 +61,13 @@ func (t *topK) add(id pcommon.TraceID, start int64) {
 	}
 }
 
+// outranks reports whether t holds k traces all ranked above start: no
+// trace whose matches all start at or before it can enter. (A trace
+// already kept keeps its rank, the max of its matches.)
+func (t *topK) outranks(start int64) bool {
+	return len(t.h.items) == t.k && t.h.items[0].start > start
+}
+
 func (t *topK) merge(o *topK) {
 	for _, r := range o.h.items {
 		t.add(r.id, r.start)
