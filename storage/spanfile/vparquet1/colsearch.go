@@ -2,6 +2,7 @@ package vparquet1
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"slices"
 	"strconv"
@@ -320,6 +321,13 @@ func (g *groupSearch) resource(c condition, hit []bool, open func(int) bool) err
 // dictionary code, then the value by type — strings by dictionary code,
 // integers and booleans by number, anything else by its string form.
 func (g *groupSearch) spanAttrs(c condition, hit []bool, open func(int) bool) error {
+	if !c.any && onlyString(c.value) {
+		// Only a string attribute can have this string form: a row group
+		// whose string dictionary lacks it has no match, whatever the keys.
+		if ok, err := g.dictHas(pathAttrStr, []byte(c.value)); err != nil || !ok {
+			return err
+		}
+	}
 	if ok, err := g.dictHas(pathAttrKey, []byte(c.key)); err != nil || !ok {
 		return err
 	}
@@ -435,6 +443,23 @@ func (g *groupSearch) spanAttrs(c condition, hit []bool, open func(int) bool) er
 		}
 	}
 	return nil
+}
+
+// onlyString reports whether v can only be the string form of a string
+// attribute: it is not what a bool, int, double, bytes (base64), array or
+// map (JSON) or empty value prints as. Such values — user IDs, URLs,
+// names — are looked up in the string dictionary first.
+func onlyString(v string) bool {
+	if v == "" || v == "true" || v == "false" || v[0] == '[' || v[0] == '{' {
+		return false
+	}
+	if _, err := strconv.ParseFloat(v, 64); err == nil {
+		return false // also every integer
+	}
+	if _, err := base64.StdEncoding.DecodeString(v); err == nil {
+		return false
+	}
+	return true
 }
 
 // slotRows returns the row of each of the sorted slots of a nested leaf.
