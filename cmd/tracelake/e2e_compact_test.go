@@ -82,7 +82,7 @@ func TestCompactionEndToEnd(t *testing.T) {
 			if err := cmd.Run(); err != nil {
 				t.Fatalf("inspect block: %v\n%s", err, errb.String())
 			}
-			for _, want := range []string{`"format": "tracelake.block"`, "message span", "ROW GROUP", "index.arrow:", "GET /checkout"} {
+			for _, want := range []string{`"format": "tracelake.block"`, "message span", "ROW GROUP", "BYTES PER SPAN", "attrs.key", "index.arrow:", "GET /checkout"} {
 				if !strings.Contains(out.String(), want) {
 					t.Fatalf("inspect block lacks %q:\n%s", want, out.String())
 				}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dustin/go-humanize"
+	"github.com/parquet-go/parquet-go"
 	"github.com/spf13/pflag"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -184,6 +186,9 @@ func inspectBlock(ctx context.Context, store *tracestore.Store, tenantID, id str
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if err := columnSizes(w, pf); err != nil {
+		return err
+	}
 	data, err := store.ReadObject(ctx, m.ObjectKey(tracestore.BlockIndex))
 	if err != nil {
 		return err
@@ -232,4 +237,35 @@ func inspectTrace(ctx context.Context, store *tracestore.Store, tenantID, id str
 	}
 	_, err = fmt.Fprintf(w, "%s\n", out)
 	return err
+}
+
+// columnSizes prints each column's compressed size over all row groups,
+// largest first, and its share of a span: where a block's bytes go.
+func columnSizes(w io.Writer, pf *parquet.File) error {
+	type size struct {
+		path  string
+		bytes int64
+	}
+	var sizes []size
+	at := map[string]int{}
+	for _, rg := range pf.Metadata().RowGroups {
+		for _, c := range rg.Columns {
+			path := strings.Join(c.MetaData.PathInSchema, ".")
+			i, ok := at[path]
+			if !ok {
+				i = len(sizes)
+				at[path] = i
+				sizes = append(sizes, size{path: path})
+			}
+			sizes[i].bytes += c.MetaData.TotalCompressedSize
+		}
+	}
+	slices.SortStableFunc(sizes, func(a, b size) int { return cmp.Compare(b.bytes, a.bytes) })
+	rows := max(pf.NumRows(), 1)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nCOLUMN\tCOMPRESSED\tBYTES PER SPAN")
+	for _, s := range sizes {
+		fmt.Fprintf(tw, "%s\t%s\t%.2f\n", s.path, humanize.IBytes(uint64(s.bytes)), float64(s.bytes)/float64(rows))
+	}
+	return tw.Flush()
 }

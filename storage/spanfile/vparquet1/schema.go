@@ -33,7 +33,7 @@ type span struct {
 	Name          string   `parquet:"name,dict"`
 	Kind          int32    `parquet:"kind,dict"`
 	StartUnixNano int64    `parquet:"start_unix_nano,delta,timestamp(nanosecond)"`
-	DurationNano  int64    `parquet:"duration_nano,delta"`
+	DurationNano  int64    `parquet:"duration_nano,split"`
 	StatusCode    int32    `parquet:"status_code,dict"`
 	StatusMessage string   `parquet:"status_message,dict"`
 
@@ -60,9 +60,9 @@ type attr struct {
 	Key    string  `parquet:"key,dict"`
 	Type   int32   `parquet:"type,dict"` // a kv codec tag
 	Str    string  `parquet:"str,dict,optional"`
-	Int    int64   `parquet:"int,optional"`    // also bool (0 or 1)
-	Double float64 `parquet:"double,optional"` //
-	Bytes  []byte  `parquet:"bytes,optional"`  // raw bytes, or a kv-encoded array or map
+	Int    int64   `parquet:"int,optional,dict"` // also bool (0 or 1)
+	Double float64 `parquet:"double,optional"`   //
+	Bytes  []byte  `parquet:"bytes,optional"`    // raw bytes, or a kv-encoded array or map
 }
 
 type event struct {
