@@ -626,24 +626,39 @@ func (e *Engine) search(ctx context.Context, srcs []source, flt spanfile.Filter,
 	slices.SortStableFunc(order, func(a, b source) int { return cmp.Compare(b.latest(), a.latest()) })
 	best := newTopK(k)
 	var mu sync.Mutex
+	// Sources being searched, by their latest span: a source is cancelled
+	// as soon as the others' results outrank it.
+	running := map[*source]context.CancelFunc{}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(e.cfg.Concurrency)
-	for _, src := range order {
+	for i := range order {
+		src := &order[i]
 		g.Go(func() error {
 			mu.Lock()
-			skip := best.outranks(src.latest())
-			mu.Unlock()
-			if skip {
+			if best.outranks(src.latest()) {
+				mu.Unlock()
 				return nil
 			}
-			local, err := e.searchSource(gctx, src, flt, k)
+			sctx, cancel := context.WithCancel(gctx)
+			defer cancel()
+			running[src] = cancel
+			mu.Unlock()
+
+			local, err := e.searchSource(sctx, *src, flt, k)
+			mu.Lock()
+			defer mu.Unlock()
+			delete(running, src)
 			if err != nil {
+				if gctx.Err() == nil && sctx.Err() != nil {
+					return nil // outranked while searched: it cannot change the answer
+				}
 				return fmt.Errorf("%s: %w", src.Key, err)
 			}
-			if local != nil {
-				mu.Lock()
-				best.merge(local)
-				mu.Unlock()
+			best.merge(local)
+			for other, stop := range running {
+				if best.outranks(other.latest()) {
+					stop()
+				}
 			}
 			return nil
 		})

@@ -108,40 +108,43 @@ func (g *groupSearch) leaf(path string) (*leaf, error) {
 	return l, nil
 }
 
-// dictHas reports whether the byte-array column at path can hold v,
-// reading only its dictionary when the chunk has one (and keeping the
-// whole leaf when it had to read it anyway).
-func (g *groupSearch) dictHas(path string, v []byte) (bool, error) {
+// leafUnless reads (once) the byte-array column at path unless stop,
+// called with the chunk's dictionary as soon as it is known, returns
+// true: then only the dictionary was read, and the leaf is not kept.
+func (g *groupSearch) leafUnless(path string, stop func(dict [][]byte) bool) (*leaf, bool, error) {
 	if l, ok := g.leaves[path]; ok {
-		return l.find(v) >= 0, nil
+		return l, stop(l.dict), nil
 	}
 	c, ok := g.f.cols[path]
 	if !ok {
-		return false, fmt.Errorf("%w: no column %s", ErrNotThisFormat, path)
+		return nil, false, fmt.Errorf("%w: no column %s", ErrNotThisFormat, path)
 	}
 	l := g.buffer(path)
-	err := l.read(g.chunks[c.index], c.maxDef, func(dict [][]byte) bool {
-		for _, d := range dict {
-			if bytes.Equal(d, v) {
-				return false // present: the values are needed
-			}
-		}
-		return true // absent: no need to read on
-	})
-	if err != nil {
-		return false, fmt.Errorf("column %s: %w", path, err)
+	if err := l.read(g.chunks[c.index], c.maxDef, stop); err != nil {
+		return nil, false, fmt.Errorf("column %s: %w", path, err)
 	}
 	if l.partial {
-		return false, nil
+		return l, true, nil
 	}
 	if err := l.checkRows(g.rows); err != nil {
-		return false, fmt.Errorf("column %s: %w", path, err)
+		return nil, false, fmt.Errorf("column %s: %w", path, err)
 	}
 	if err := l.checkCodes(); err != nil {
-		return false, fmt.Errorf("column %s: %w", path, err)
+		return nil, false, fmt.Errorf("column %s: %w", path, err)
 	}
 	g.leaves[path] = l
-	return l.find(v) >= 0, nil
+	return l, false, nil
+}
+
+// dictHas reports whether the byte-array column at path can hold v,
+// reading only its dictionary when the chunk has one and lacks v.
+func (g *groupSearch) dictHas(path string, v []byte) (bool, error) {
+	var has bool
+	_, _, err := g.leafUnless(path, func(dict [][]byte) bool {
+		has = slices.ContainsFunc(dict, func(d []byte) bool { return bytes.Equal(d, v) })
+		return !has
+	})
+	return has, err
 }
 
 // keep narrows the candidates to rows where ok holds.
@@ -283,25 +286,25 @@ func (g *groupSearch) derived(c condition, hit []bool, open func(int) bool) erro
 }
 
 // dictCol marks the open rows of a required byte-array column whose value
-// satisfies ok, evaluating ok once per distinct value.
+// satisfies ok, evaluating ok once per distinct value: first over the
+// chunk's dictionary, so a chunk where no value satisfies it is decided
+// without reading its rows.
 func (g *groupSearch) dictCol(path string, hit []bool, open func(int) bool, ok func([]byte) bool) error {
-	l, err := g.leaf(path)
-	if err != nil {
+	var verdict []bool
+	l, none, err := g.leafUnless(path, func(dict [][]byte) bool {
+		verdict = slices.Grow(verdict[:0], len(dict))[:len(dict)]
+		any := false
+		for i, d := range dict {
+			verdict[i] = ok(d)
+			any = any || verdict[i]
+		}
+		return !any
+	})
+	if err != nil || none {
 		return err
 	}
-	verdict := make([]int8, len(l.dict)) // 0 unknown, 1 yes, -1 no
 	for r := range hit {
-		if !open(r) {
-			continue
-		}
-		code := l.codes[r]
-		if verdict[code] == 0 {
-			verdict[code] = -1
-			if ok(l.dict[code]) {
-				verdict[code] = 1
-			}
-		}
-		if verdict[code] == 1 {
+		if open(r) && verdict[l.codes[r]] {
 			hit[r] = true
 		}
 	}
