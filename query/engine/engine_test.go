@@ -22,6 +22,7 @@ import (
 	"github.com/tracelake/tracelake/storage/objstore/s3/s3test"
 	"github.com/tracelake/tracelake/storage/spanfile"
 	"github.com/tracelake/tracelake/storage/tracegen"
+	"github.com/tracelake/tracelake/storage/spanfile/vparquet1"
 	"github.com/tracelake/tracelake/storage/tracestore"
 )
 
@@ -620,4 +621,55 @@ func TestFindTracesPages(t *testing.T) {
 			}
 		}
 	})
+}
+
+// rangeCountingBucket counts ranged reads.
+type rangeCountingBucket struct {
+	objstore.Bucket
+	ranges atomic.Int64
+}
+
+func (c *rangeCountingBucket) GetRange(ctx context.Context, key string, off, length int64) (io.ReadCloser, error) {
+	c.ranges.Add(1)
+	return c.Bucket.GetRange(ctx, key, off, length)
+}
+
+// A tag search reads a block's row groups in at most one request each (the
+// needed columns of several groups coalesced), never one per page or
+// column: on an object store, latency and CPU are per request.
+func TestTagSearchReadsARowGroupPerRequest(t *testing.T) {
+	ctx := context.Background()
+	counting := &rangeCountingBucket{Bucket: objstoretest.NewMemory()}
+	f := newLayoutFixture(t, counting, compacted, 5, 6)
+	store := f.engine.store
+	groups := 0
+	for ref, err := range store.Blocks(ctx, "acme", 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := store.ReadBlockMeta(ctx, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		of, err := store.OpenBlock(ctx, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		groups += len(of.File.(*vparquet1.File).Parquet().RowGroups())
+		of.Close()
+	}
+	if groups < 4 {
+		t.Fatalf("%d row groups: the fixture should make many", groups)
+	}
+	q := query.TraceQuery{Attributes: map[string]string{"no.such.key": "x"}, Limit: 10}
+	if _, err := f.engine.FindTraces(ctx, "acme", q); err != nil { // warms footers and indexes
+		t.Fatal(err)
+	}
+	counting.ranges.Store(0)
+	if _, err := f.engine.FindTraces(ctx, "acme", q); err != nil {
+		t.Fatal(err)
+	}
+	if got := counting.ranges.Load(); got > int64(groups)+2 {
+		t.Fatalf("a tag search over %d row groups made %d ranged reads", groups, got)
+	}
 }

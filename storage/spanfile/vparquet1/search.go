@@ -31,21 +31,34 @@ var (
 // read as one, so a search costs a request or two per row group instead
 // of one per page per column.
 func (f *File) prefetchColumns(gi int, names []string) error {
+	return f.prefetchGroups([]int{gi}, names)
+}
+
+// prefetchBatchBytes bounds how much of the next row groups a search
+// fetches in one request: on an object store a request costs latency and
+// CPU (signing, a connection turn) whatever its size, and row groups of
+// 8,192 spans are only a few hundred kB.
+const prefetchBatchBytes = 4 << 20
+
+// prefetchGroups is prefetchColumns for several row groups at once.
+func (f *File) prefetchGroups(groups []int, names []string) error {
 	p, ok := f.reader.(Prefetcher)
 	if !ok {
 		return nil
 	}
 	type span struct{ off, end int64 }
 	var spans []span
-	for _, c := range f.pf.Metadata().RowGroups[gi].Columns {
-		if names != nil && !slices.Contains(names, c.MetaData.PathInSchema[0]) {
-			continue
+	for _, gi := range groups {
+		for _, c := range f.pf.Metadata().RowGroups[gi].Columns {
+			if names != nil && !slices.Contains(names, c.MetaData.PathInSchema[0]) {
+				continue
+			}
+			start := c.MetaData.DataPageOffset
+			if d := c.MetaData.DictionaryPageOffset; d > 0 && d < start {
+				start = d
+			}
+			spans = append(spans, span{start, start + c.MetaData.TotalCompressedSize})
 		}
-		start := c.MetaData.DataPageOffset
-		if d := c.MetaData.DictionaryPageOffset; d > 0 && d < start {
-			start = d
-		}
-		spans = append(spans, span{start, start + c.MetaData.TotalCompressedSize})
 	}
 	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.off, b.off) })
 	const gap = 1 << 20
@@ -61,6 +74,17 @@ func (f *File) prefetchColumns(gi int, names []string) error {
 	return nil
 }
 
+// groupBytes is the compressed size of row group gi's columns named.
+func (f *File) groupBytes(gi int, names []string) int64 {
+	var n int64
+	for _, c := range f.pf.Metadata().RowGroups[gi].Columns {
+		if slices.Contains(names, c.MetaData.PathInSchema[0]) {
+			n += c.MetaData.TotalCompressedSize
+		}
+	}
+	return n
+}
+
 // Search calls fn for every span matching flt. Row groups whose statistics
 // exclude the time window or service are skipped unread; the others are
 // searched a column at a time (see groupSearch).
@@ -70,6 +94,7 @@ func (f *File) Search(ctx context.Context, flt spanfile.Filter, fn func(spanfile
 	if len(flt.Attributes) > 0 || len(flt.Keys) > 0 {
 		cols = attrColumns
 	}
+	fetched := 0 // row groups before it are prefetched (or pruned)
 	for gi, rg := range f.pf.RowGroups() {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -77,8 +102,24 @@ func (f *File) Search(ctx context.Context, flt spanfile.Filter, fn func(spanfile
 		if f.prune(gi, flt) {
 			continue
 		}
-		if err := f.prefetchColumns(gi, cols); err != nil {
-			return fmt.Errorf("row group %d: %w", gi, err)
+		if gi >= fetched {
+			// The columns of this and the next unpruned row groups, up to
+			// prefetchBatchBytes, in one request.
+			batch, size := []int{gi}, f.groupBytes(gi, cols)
+			fetched = gi + 1
+			for ; fetched < len(f.pf.RowGroups()); fetched++ {
+				if f.prune(fetched, flt) {
+					continue
+				}
+				n := f.groupBytes(fetched, cols)
+				if size+n > prefetchBatchBytes {
+					break
+				}
+				batch, size = append(batch, fetched), size+n
+			}
+			if err := f.prefetchGroups(batch, cols); err != nil {
+				return fmt.Errorf("row group %d: %w", gi, err)
+			}
 		}
 		more, err := g.search(rg, &flt, fn)
 		if err != nil {
