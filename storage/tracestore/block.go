@@ -247,7 +247,18 @@ func (s *Store) OpenBlock(ctx context.Context, m *BlockMeta) (*OpenFile, error) 
 	if _, pread := s.bucket.(objstore.ReaderAtOpener); pread || size == 0 {
 		return s.Open(ctx, FileRef{Key: key, Tenant: m.Tenant, Size: size, StartMin: m.StartMin, EndMax: m.EndMax})
 	}
-	r := &rangeReaderAt{ctx: ctx, bucket: s.bucket, key: key}
+	s.tailsMu.Lock()
+	if b, ok := s.opened[key]; ok {
+		b.users++
+		s.tailsMu.Unlock()
+		return &OpenFile{File: b.f, closer: &releaser{s: s, b: b}}, nil
+	}
+	s.tailsMu.Unlock()
+
+	// Kept open for every query: decoding a footer costs milliseconds,
+	// more than the rest of a lookup by ID. Its reads are bounded by a
+	// timeout rather than this caller's context.
+	r := &rangeReaderAt{timeout: s.cfg.BlockReadTimeout, bucket: s.bucket, key: key, keep: 8}
 	tail, err := s.blockTail(ctx, r, key, size)
 	if err != nil {
 		return nil, fmt.Errorf("open block %s: %w", key, err)
@@ -257,7 +268,60 @@ func (s *Store) OpenBlock(ctx context.Context, m *BlockMeta) (*OpenFile, error) 
 	if err != nil {
 		return nil, fmt.Errorf("open block %s: %w", key, err)
 	}
-	return &OpenFile{File: f}, nil
+	r.dropSegments() // the footer is decoded; the tail stays in s.tails
+	b := &openBlock{f: f, r: r, users: 1, bytes: 4 * len(tail)}
+
+	s.tailsMu.Lock()
+	defer s.tailsMu.Unlock()
+	if other, ok := s.opened[key]; ok { // opened meanwhile by another query
+		other.users++
+		return &OpenFile{File: other.f, closer: &releaser{s: s, b: other}}, nil
+	}
+	if s.opened == nil {
+		s.opened = map[string]*openBlock{}
+	}
+	if s.openBytes+b.bytes > s.cfg.FooterCacheBytes {
+		// Bounded: close every block no query is using.
+		for k, o := range s.opened {
+			if o.users == 0 {
+				delete(s.opened, k)
+				s.openBytes -= o.bytes
+			}
+		}
+	}
+	s.opened[key] = b
+	s.openBytes += b.bytes
+	return &OpenFile{File: b.f, closer: &releaser{s: s, b: b}}, nil
+}
+
+// openBlock is a block's data file kept open, with the queries using it.
+type openBlock struct {
+	f     *vparquet1.File
+	r     *rangeReaderAt
+	users int
+	bytes int
+}
+
+// releaser ends one query's use of an open block; the last one out drops
+// the prefetched row groups.
+type releaser struct {
+	s    *Store
+	b    *openBlock
+	done bool
+}
+
+func (r *releaser) Close() error {
+	r.s.tailsMu.Lock()
+	defer r.s.tailsMu.Unlock()
+	if r.done {
+		return nil
+	}
+	r.done = true
+	r.b.users--
+	if r.b.users == 0 {
+		r.b.r.dropSegments()
+	}
+	return nil
 }
 
 // blockTail returns the end of a block's data file holding its Parquet

@@ -46,8 +46,14 @@ type Config struct {
 	// and still be found by a time-window listing (clients' clocks run
 	// ahead). Listings for a window start this much before it.
 	WriteSkew time.Duration
-	// FooterCacheBytes bounds the memory of cached block footers.
+	// FooterCacheBytes bounds the memory of cached block footers, and of
+	// the blocks kept open with their footers decoded (estimated at four
+	// times the footer's bytes).
 	FooterCacheBytes int
+	// BlockReadTimeout bounds each read from a block kept open: such reads
+	// serve every query using the block, so no one query's context bounds
+	// them.
+	BlockReadTimeout time.Duration
 }
 
 func (c *Config) defaults() {
@@ -62,6 +68,9 @@ func (c *Config) defaults() {
 	}
 	if c.FooterCacheBytes == 0 {
 		c.FooterCacheBytes = 32 << 20
+	}
+	if c.BlockReadTimeout == 0 {
+		c.BlockReadTimeout = time.Minute
 	}
 }
 
@@ -79,6 +88,8 @@ type Store struct {
 	tailsMu    sync.Mutex
 	tails      map[string][]byte // block footers by key
 	tailsBytes int
+	opened     map[string]*openBlock // blocks kept open, by data key
+	openBytes  int                   // their estimated memory
 }
 
 // New returns a Store on bucket.
@@ -264,9 +275,13 @@ func (s *Store) readerAt(ctx context.Context, ref FileRef) (io.ReaderAt, int64, 
 // except for reads inside a segment it already holds (a prefetched row
 // group, a cached footer).
 type rangeReaderAt struct {
-	ctx    context.Context // io.ReaderAt has no context; this bounds every read
-	bucket objstore.Reader
-	key    string
+	// ctx bounds every read, since io.ReaderAt has no context. When nil
+	// (a reader shared by queries), each read gets timeout instead.
+	ctx     context.Context
+	timeout time.Duration
+	bucket  objstore.Reader
+	key     string
+	keep    int // prefetched segments kept besides pinned ones; 0 means 4
 
 	mu   sync.Mutex
 	segs []segment
@@ -276,6 +291,13 @@ type segment struct {
 	off    int64
 	data   []byte
 	pinned bool // kept however many ranges are prefetched
+}
+
+// dropSegments forgets every segment (the reader's users are done).
+func (r *rangeReaderAt) dropSegments() {
+	r.mu.Lock()
+	r.segs = nil
+	r.mu.Unlock()
 }
 
 func (r *rangeReaderAt) ReadAt(p []byte, off int64) (int, error) {
@@ -288,7 +310,13 @@ func (r *rangeReaderAt) ReadAt(p []byte, off int64) (int, error) {
 		}
 	}
 	r.mu.Unlock()
-	rc, err := r.bucket.GetRange(r.ctx, r.key, off, int64(len(p)))
+	ctx := r.ctx
+	if ctx == nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.Background(), r.timeout)
+		defer cancel()
+	}
+	rc, err := r.bucket.GetRange(ctx, r.key, off, int64(len(p)))
 	if err != nil {
 		return 0, err
 	}
@@ -319,7 +347,10 @@ func (r *rangeReaderAt) Prefetch(off, n int64) error {
 	// Readers go row group by row group: keep the pinned footer and the
 	// last few prefetched ranges, so a scan of a large block holds one row
 	// group's columns at a time, not the block.
-	const keep = 4
+	keep := r.keep
+	if keep == 0 {
+		keep = 4
+	}
 	var kept []segment
 	for i, s := range r.segs {
 		if s.pinned || i >= len(r.segs)-keep+1 {

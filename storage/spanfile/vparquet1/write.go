@@ -64,7 +64,7 @@ func NewWriter(cfg WriterConfig) *Writer {
 var zstdCodec = &zstd.Codec{Level: zstd.SpeedFastest}
 
 func (w *Writer) newParquetWriter() *parquet.GenericWriter[span] {
-	return parquet.NewGenericWriter[span](io.Discard,
+	opts := []parquet.WriterOption{
 		parquet.Compression(zstdCodec),
 		parquet.PageBufferSize(w.cfg.PageBufferSize),
 		parquet.MaxRowsPerRowGroup(w.cfg.RowsPerRowGroup),
@@ -74,7 +74,28 @@ func (w *Writer) newParquetWriter() *parquet.GenericWriter[span] {
 			parquet.Ascending("start_unix_nano"),
 		)),
 		parquet.CreatedBy(w.cfg.CreatedBy, "", ""),
-	)
+	}
+	for _, path := range unboundedColumns {
+		opts = append(opts, parquet.SkipPageBounds(path...))
+	}
+	return parquet.NewGenericWriter[span](io.Discard, opts...)
+}
+
+// unboundedColumns get no min/max statistics, in the footer or the page
+// index: nothing prunes on them, and their bounds (whole resource blobs,
+// attribute strings) were most of a footer that every open decodes. The
+// columns pruned on — trace_id (lookups), start_unix_nano and
+// service_name (searches) — keep theirs.
+var unboundedColumns = [][]string{
+	{"span_id"}, {"parent_span_id"}, {"trace_state"}, {"flags"}, {"name"}, {"kind"},
+	{"duration_nano"}, {"status_code"}, {"status_message"}, {"resource"}, {"scope"},
+	{"attrs", "key"}, {"attrs", "type"}, {"attrs", "str"}, {"attrs", "int"}, {"attrs", "double"}, {"attrs", "bytes"},
+	{"dropped_attributes_count"},
+	{"events", "time_unix_nano"}, {"events", "name"}, {"events", "attrs"}, {"events", "dropped_attributes_count"},
+	{"dropped_events_count"},
+	{"links", "trace_id"}, {"links", "span_id"}, {"links", "trace_state"}, {"links", "flags"}, {"links", "attrs"},
+	{"links", "dropped_attributes_count"},
+	{"dropped_links_count"},
 }
 
 // sortKey orders rows by trace ID, then start time, then span ID, so a
