@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
 	"github.com/tracelake/tracelake/storage/spanfile"
 	"github.com/tracelake/tracelake/storage/spanfile/vparquet1"
 )
@@ -55,4 +58,55 @@ func BenchmarkScan(b *testing.B) {
 			b.ReportMetric(float64(out.spans)*float64(b.N)/b.Elapsed().Seconds(), "spans/s")
 		})
 	}
+}
+
+// BenchmarkReadRows measures the read behind a lookup by ID in a block
+// held in memory: a trace's rows, found by the block index, decoded into
+// pdata. The file is opened once, as the store keeps blocks open.
+func BenchmarkReadRows(b *testing.B) {
+	w := newWorld(rand.New(rand.NewPCG(7, 0)), 10_000)
+	hour := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	out := newGenerator(w, 1, 0, 0.015).file(fileSpec{from: hour, to: hour.Add(time.Hour), hourEnd: hour.Add(time.Hour), traces: 10_000, spans: 100_000}, 0)
+	cfg := vparquet1.DefaultWriterConfig()
+	cfg.RowsPerRowGroup = 8192
+	data, _, err := vparquet1.NewWriter(cfg).Encode("t", vparquet1.NewBatch(out.td))
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := vparquet1.OpenRows(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	type rows struct {
+		id          pcommon.TraceID
+		first, rows int64
+	}
+	var traces []rows
+	var cur rows
+	row := int64(0)
+	err = f.Scan(context.Background(), func(si *spanfile.SpanInfo) error {
+		if row == 0 || si.TraceID != cur.id {
+			if row > 0 {
+				traces = append(traces, cur)
+			}
+			cur = rows{id: si.TraceID, first: row}
+		}
+		cur.rows++
+		row++
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	spans := 0
+	for b.Loop() {
+		t := traces[rng.IntN(len(traces))]
+		td := ptrace.NewTraces()
+		if err := f.ReadRows(context.Background(), t.first, t.rows, td); err != nil {
+			b.Fatal(err)
+		}
+		spans += td.SpanCount()
+	}
+	b.ReportMetric(float64(spans)/float64(b.N), "spans/op")
 }
