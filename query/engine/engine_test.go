@@ -21,8 +21,8 @@ import (
 	"github.com/tracelake/tracelake/storage/objstore/objstoretest"
 	"github.com/tracelake/tracelake/storage/objstore/s3/s3test"
 	"github.com/tracelake/tracelake/storage/spanfile"
-	"github.com/tracelake/tracelake/storage/tracegen"
 	"github.com/tracelake/tracelake/storage/spanfile/vparquet1"
+	"github.com/tracelake/tracelake/storage/tracegen"
 	"github.com/tracelake/tracelake/storage/tracestore"
 )
 
