@@ -27,6 +27,7 @@ import (
 	"github.com/tracelake/tracelake/functions/zipkin"
 	"github.com/tracelake/tracelake/query/engine"
 	"github.com/tracelake/tracelake/query/jaegerapi"
+	"github.com/tracelake/tracelake/query/ui"
 	"github.com/tracelake/tracelake/query/zipkinapi"
 	"github.com/tracelake/tracelake/storage/compact"
 	"github.com/tracelake/tracelake/storage/objstore"
@@ -175,18 +176,9 @@ func serve(ctx context.Context, r role, args []string, getenv func(string) strin
 		}
 	}
 	if r.compact && (r == roleCompact || cfg.Compactor.Enabled) {
-		c, err := compact.New(store, compact.Config{
-			Settle:          cfg.Compactor.Settle,
-			Grace:           cfg.Compactor.Grace,
-			LeaseTTL:        cfg.Compactor.LeaseTTL,
-			MaxBlockBytes:   int64(cfg.Compactor.MaxBlockBytes),
-			MaxBlockFiles:   compact.DefaultConfig().MaxBlockFiles,
-			Interval:        cfg.Compactor.Interval,
-			RowsPerRowGroup: compact.DefaultConfig().RowsPerRowGroup,
-			TempDir:         cfg.Compactor.TempDir,
-		}, logger, reg)
+		c, err := newCompactor(cfg, store, logger, reg)
 		if err != nil {
-			return fmt.Errorf("compactor: %w", err)
+			return err
 		}
 		background.Add(1)
 		go func() {
@@ -212,17 +204,9 @@ func serve(ctx context.Context, r role, args []string, getenv func(string) strin
 			}, ingest.pipe, logger).Register(mux)
 		}
 		if querier != nil {
-			opts := zipkinapi.Options{
-				TenantHeader:     cfg.Tenant.Header,
-				DefaultTenant:    cfg.Tenant.Default,
-				Logger:           logger,
-				AutocompleteKeys: cfg.Zipkin.AutocompleteKeys,
-				MaxLimit:         cfg.Query.MaxLimit,
+			if err = registerZipkinQuery(mux, cfg, querier, logger); err != nil {
+				return err
 			}
-			if err = opts.Validate(); err != nil {
-				return fmt.Errorf("zipkin: %w", err)
-			}
-			zipkinapi.New(querier, opts).Register(mux)
 		}
 		lis, lerr := listen("zipkin.http-addr", cfg.Zipkin.HTTPAddr)
 		if lerr != nil {
@@ -346,57 +330,11 @@ func (p *ingestParts) close(ctx context.Context) error {
 
 // buildIngest binds every receiver the configuration enables.
 func buildIngest(bgCtx context.Context, cfg Config, store *tracestore.Store, reg *prometheus.Registry, logger *slog.Logger, getenv func(string) string, a *assembly, background *sync.WaitGroup) (*ingestParts, error) {
-	batcher, err := pipeline.NewBatcher(pipeline.BatcherConfig{
-		MaxBytes:             int(cfg.Ingest.Batch.MaxBytes),
-		MaxDelay:             cfg.Ingest.Batch.MaxDelay,
-		MaxPendingBytes:      int(cfg.Ingest.Batch.MaxPendingBytes),
-		MaxConcurrentFlushes: cfg.Ingest.Batch.MaxConcurrentFlushes,
-		FlushTimeout:         cfg.Ingest.Batch.FlushTimeout,
-	}, store, reg)
+	parts, err := newIngest(bgCtx, cfg, store, reg, logger, getenv, background)
 	if err != nil {
 		return nil, err
 	}
-	// Sampling plugins: the tenant's chain runs on every request. Without a
-	// configuration file there are none and nothing can reload them, so
-	// the stage is left out altogether.
-	var stages []pipeline.Stage
-	parts := &ingestParts{batcher: batcher}
-	if cfg.configFile != "" {
-		chains, err := readPluginChains(cfg.configFile)
-		if err != nil {
-			return nil, err
-		}
-		loader, err := host.NewLoader(host.LoaderConfig{CacheDir: pluginCacheDir(cfg.Plugins.CacheDir), Logger: logger, Registerer: reg})
-		if err != nil {
-			return nil, fmt.Errorf("plugins.cache-dir: %w", err)
-		}
-		mgr := plugins.NewManager(loader, plugins.Options{Logger: logger, Registerer: reg, Getenv: getenv, PollInterval: cfg.Plugins.PollInterval})
-		if err := mgr.Apply(bgCtx, chains); err != nil {
-			_ = loader.Close(bgCtx)
-			return nil, fmt.Errorf("plugins: %w", err)
-		}
-		parts.plugins, parts.loader = mgr, loader
-		stages = append(stages, mgr)
-		background.Add(1)
-		go func() {
-			defer background.Done()
-			if err := mgr.Run(bgCtx, func(context.Context) (plugins.Chains, error) { return readPluginChains(cfg.configFile) }); err != nil {
-				logger.Error("sampling plugin reloads stopped", "err", err)
-			}
-		}()
-	}
-	l := cfg.Ingest.Limits
-	pipe, err := pipeline.New(batcher, pipeline.Limits{
-		MaxSpansPerRequest:      l.MaxSpansPerRequest,
-		MaxAttributes:           l.MaxAttributes,
-		MaxAttributeValueLength: int(l.MaxAttributeValueLength),
-		MaxEventsPerSpan:        l.MaxEventsPerSpan,
-		MaxLinksPerSpan:         l.MaxLinksPerSpan,
-	}, stages, reg)
-	if err != nil {
-		return nil, err
-	}
-	parts.pipe = pipe
+	pipe := parts.pipe
 	maxBytes := int(cfg.Ingest.MaxRequestBytes)
 
 	// OTLP.
@@ -488,9 +426,102 @@ func buildIngest(bgCtx context.Context, cfg Config, store *tracestore.Store, reg
 	return parts, nil
 }
 
+// newCompactor builds the compactor of the compact role, the all-in-one
+// and the compact Lambda function.
+func newCompactor(cfg Config, store *tracestore.Store, logger *slog.Logger, reg prometheus.Registerer) (*compact.Compactor, error) {
+	c, err := compact.New(store, compact.Config{
+		Settle:          cfg.Compactor.Settle,
+		Grace:           cfg.Compactor.Grace,
+		LeaseTTL:        cfg.Compactor.LeaseTTL,
+		MaxBlockBytes:   int64(cfg.Compactor.MaxBlockBytes),
+		MaxBlockFiles:   compact.DefaultConfig().MaxBlockFiles,
+		Interval:        cfg.Compactor.Interval,
+		RowsPerRowGroup: compact.DefaultConfig().RowsPerRowGroup,
+		TempDir:         cfg.Compactor.TempDir,
+	}, logger, reg)
+	if err != nil {
+		return nil, fmt.Errorf("compactor: %w", err)
+	}
+	return c, nil
+}
+
+// newIngest builds what every way of receiving spans shares: the group
+// commit batcher, the sampling plugins and the pipeline. It binds nothing,
+// so the Lambda handler uses it as the servers do.
+func newIngest(bgCtx context.Context, cfg Config, store *tracestore.Store, reg *prometheus.Registry, logger *slog.Logger, getenv func(string) string, background *sync.WaitGroup) (*ingestParts, error) {
+	batcher, err := pipeline.NewBatcher(pipeline.BatcherConfig{
+		MaxBytes:             int(cfg.Ingest.Batch.MaxBytes),
+		MaxDelay:             cfg.Ingest.Batch.MaxDelay,
+		MaxPendingBytes:      int(cfg.Ingest.Batch.MaxPendingBytes),
+		MaxConcurrentFlushes: cfg.Ingest.Batch.MaxConcurrentFlushes,
+		FlushTimeout:         cfg.Ingest.Batch.FlushTimeout,
+	}, store, reg)
+	if err != nil {
+		return nil, err
+	}
+	// Sampling plugins: the tenant's chain runs on every request. Without a
+	// configuration file there are none and nothing can reload them, so
+	// the stage is left out altogether.
+	var stages []pipeline.Stage
+	parts := &ingestParts{batcher: batcher}
+	if cfg.configFile != "" {
+		chains, err := readPluginChains(cfg.configFile)
+		if err != nil {
+			return nil, err
+		}
+		loader, err := host.NewLoader(host.LoaderConfig{CacheDir: pluginCacheDir(cfg.Plugins.CacheDir), Logger: logger, Registerer: reg})
+		if err != nil {
+			return nil, fmt.Errorf("plugins.cache-dir: %w", err)
+		}
+		mgr := plugins.NewManager(loader, plugins.Options{Logger: logger, Registerer: reg, Getenv: getenv, PollInterval: cfg.Plugins.PollInterval})
+		if err := mgr.Apply(bgCtx, chains); err != nil {
+			_ = loader.Close(bgCtx)
+			return nil, fmt.Errorf("plugins: %w", err)
+		}
+		parts.plugins, parts.loader = mgr, loader
+		stages = append(stages, mgr)
+		background.Add(1)
+		go func() {
+			defer background.Done()
+			if err := mgr.Run(bgCtx, func(context.Context) (plugins.Chains, error) { return readPluginChains(cfg.configFile) }); err != nil {
+				logger.Error("sampling plugin reloads stopped", "err", err)
+			}
+		}()
+	}
+	l := cfg.Ingest.Limits
+	pipe, err := pipeline.New(batcher, pipeline.Limits{
+		MaxSpansPerRequest:      l.MaxSpansPerRequest,
+		MaxAttributes:           l.MaxAttributes,
+		MaxAttributeValueLength: int(l.MaxAttributeValueLength),
+		MaxEventsPerSpan:        l.MaxEventsPerSpan,
+		MaxLinksPerSpan:         l.MaxLinksPerSpan,
+	}, stages, reg)
+	if err != nil {
+		return nil, err
+	}
+	parts.pipe = pipe
+	return parts, nil
+}
+
 // buildQuery binds the Jaeger query API and returns the engine the Zipkin
 // query API shares.
 func buildQuery(cfg Config, store *tracestore.Store, logger *slog.Logger, a *assembly) (*engine.Engine, error) {
+	eng, mux, err := newQuery(cfg, store, logger)
+	if err != nil {
+		return nil, err
+	}
+	lis, err := listen("query.http-addr", cfg.Query.HTTPAddr)
+	if err != nil {
+		return nil, err
+	}
+	a.add(httpServer("query.http-addr", lis, mux, logger, false))
+	return eng, nil
+}
+
+// newQuery builds the query engine and the mux of the query port (Jaeger's
+// HTTP API and api_v3, and the web UI), binding nothing: the Lambda handler serves the same
+// mux.
+func newQuery(cfg Config, store *tracestore.Store, logger *slog.Logger) (*engine.Engine, *http.ServeMux, error) {
 	eng, err := engine.New(store, engine.Config{
 		Concurrency:          cfg.Query.Concurrency,
 		TraceSlack:           cfg.Query.TraceSlack,
@@ -501,7 +532,7 @@ func buildQuery(cfg Config, store *tracestore.Store, logger *slog.Logger, a *ass
 		AggregateCacheBytes:  engine.DefaultConfig().AggregateCacheBytes,
 	}, logger)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	opts := jaegerapi.Options{
 		TenantHeader:  cfg.Tenant.Header,
@@ -510,16 +541,28 @@ func buildQuery(cfg Config, store *tracestore.Store, logger *slog.Logger, a *ass
 		MaxLimit:      cfg.Query.MaxLimit,
 	}
 	if err := opts.Validate(); err != nil {
-		return nil, err
-	}
-	lis, err := listen("query.http-addr", cfg.Query.HTTPAddr)
-	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	mux := http.NewServeMux()
 	jaegerapi.New(eng, opts).Register(mux)
-	a.add(httpServer("query.http-addr", lis, mux, logger, false))
-	return eng, nil
+	mux.Handle("GET /", ui.Handler()) // the web UI, on every path the APIs do not claim
+	return eng, mux, nil
+}
+
+// registerZipkinQuery adds Zipkin's query API, answered by querier, to mux.
+func registerZipkinQuery(mux *http.ServeMux, cfg Config, querier *engine.Engine, logger *slog.Logger) error {
+	opts := zipkinapi.Options{
+		TenantHeader:     cfg.Tenant.Header,
+		DefaultTenant:    cfg.Tenant.Default,
+		Logger:           logger,
+		AutocompleteKeys: cfg.Zipkin.AutocompleteKeys,
+		MaxLimit:         cfg.Query.MaxLimit,
+	}
+	if err := opts.Validate(); err != nil {
+		return fmt.Errorf("zipkin: %w", err)
+	}
+	zipkinapi.New(querier, opts).Register(mux)
+	return nil
 }
 
 // adminMux serves /metrics, /healthz (the process is alive), /readyz (it

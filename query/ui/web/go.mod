@@ -1,0 +1,1 @@
+module tracelake.invalid/ui-web
