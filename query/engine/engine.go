@@ -19,6 +19,7 @@ import (
 	"github.com/tracelake/tracelake/storage/block/index"
 	"github.com/tracelake/tracelake/storage/objstore"
 	"github.com/tracelake/tracelake/storage/spanfile"
+	"github.com/tracelake/tracelake/storage/spanfile/vparquet1"
 	"github.com/tracelake/tracelake/storage/tracestore"
 )
 
@@ -385,13 +386,19 @@ func (e *Engine) fetchBlock(ctx context.Context, m *tracestore.BlockMeta, ids []
 	if !ok {
 		return nil, fmt.Errorf("block data file cannot read rows")
 	}
+	// One pass over each row group however many of the traces it holds
+	// (a page of 1,500 search results is a few row groups).
+	runs := make([]vparquet1.RowRange, len(found))
+	for i, r := range found {
+		runs[i] = vparquet1.RowRange{First: r.first, N: r.rows}
+	}
 	out := make([]ptrace.Traces, len(ids))
-	for _, r := range found {
-		td := ptrace.NewTraces()
-		if err := rr.ReadRows(ctx, r.first, r.rows, td); err != nil {
-			return nil, err
-		}
-		out[r.j] = td
+	err = rr.ReadRowRanges(ctx, runs, func(i int, td ptrace.Traces) error {
+		out[found[i].j] = td
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -399,6 +406,7 @@ func (e *Engine) fetchBlock(ctx context.Context, m *tracestore.BlockMeta, ids []
 // rowReader reads rows by number: what a block's index points at.
 type rowReader interface {
 	ReadRows(ctx context.Context, first, n int64, td ptrace.Traces) error
+	ReadRowRanges(ctx context.Context, ranges []vparquet1.RowRange, fn func(i int, td ptrace.Traces) error) error
 }
 
 // fetchFile reads ids from an ingest file, skipping it when its cached

@@ -1,11 +1,13 @@
 package vparquet1
 
 import (
+	"cmp"
 	"container/heap"
 	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"unsafe"
 
@@ -373,6 +375,120 @@ func (f *File) ReadRows(ctx context.Context, first, n int64, td ptrace.Traces) e
 		first += take
 		n -= take
 		base += rows
+	}
+	return nil
+}
+
+// RowRange is a run of rows, [First, First+N).
+type RowRange struct{ First, N int64 }
+
+// ReadRowRanges reads several runs of rows, calling fn with each run's
+// index in ranges and its spans. It reads each row group at most once
+// however many runs it holds — fetching many traces of a block (a page of
+// 1,500 search results) costs a pass over their row groups, not a decode
+// of a row group per trace. fn is called in row order.
+func (f *File) ReadRowRanges(ctx context.Context, ranges []RowRange, fn func(i int, td ptrace.Traces) error) error {
+	order := make([]int, len(ranges))
+	for i, r := range ranges {
+		if r.First < 0 || r.N < 0 || r.First+r.N > f.pf.NumRows() {
+			return fmt.Errorf("rows [%d, %d) outside the file's %d rows", r.First, r.First+r.N, f.pf.NumRows())
+		}
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(ranges[a].First, ranges[b].First) })
+	base := int64(0)
+	next := 0 // position in order of the first run not read yet
+	for gi, rg := range f.pf.RowGroups() {
+		if next == len(order) {
+			return nil
+		}
+		rows := rg.NumRows()
+		if ranges[order[next]].First >= base+rows {
+			base += rows
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if p, ok := f.reader.(Prefetcher); ok {
+			off, size := f.groupRange(gi)
+			if err := p.Prefetch(off, size); err != nil {
+				return fmt.Errorf("row group %d: %w", gi, err)
+			}
+		}
+		// Runs starting in this row group, in row order.
+		first := next
+		for next < len(order) && ranges[order[next]].First < base+rows {
+			next++
+		}
+		if err := f.readGroupRuns(ctx, gi, rg, base, ranges, order[first:next], fn); err != nil {
+			return err
+		}
+		base += rows
+	}
+	return nil
+}
+
+// readGroupRuns reads the runs of ranges listed by idx (in row order, all
+// starting in row group gi, whose first row is base). Seeking decodes the
+// row group's pages from its start, so a few runs are read by seeking to
+// each, and many by one pass from the first to the end of the last.
+func (f *File) readGroupRuns(ctx context.Context, gi int, rg parquet.RowGroup, base int64, ranges []RowRange, idx []int, fn func(int, ptrace.Traces) error) error {
+	end := base + rg.NumRows()
+	var inGroup []int // runs ending in the group
+	for _, i := range idx {
+		run := ranges[i]
+		if run.First+run.N <= end {
+			inGroup = append(inGroup, i)
+			continue
+		}
+		// A run into the next row groups (a trace bigger than a group).
+		td := ptrace.NewTraces()
+		if err := f.ReadRows(ctx, run.First, run.N, td); err != nil {
+			return err
+		}
+		if err := fn(i, td); err != nil {
+			return err
+		}
+	}
+	if len(inGroup) == 0 {
+		return nil
+	}
+	const seekRuns = 4 // up to this many runs, a seek each
+	emit := func(i int, rows []span) error {
+		td := ptrace.NewTraces()
+		if err := rowsToTraces(rows, td); err != nil {
+			return fmt.Errorf("row group %d: %w", gi, err)
+		}
+		return fn(i, td)
+	}
+	if len(inGroup) <= seekRuns {
+		for _, i := range inGroup {
+			run := ranges[i]
+			buf := make([]span, run.N)
+			if err := readRows(parquet.NewGenericRowGroupReader[span](rg), run.First-base, buf); err != nil {
+				return fmt.Errorf("row group %d: read spans: %w", gi, err)
+			}
+			if err := emit(i, buf); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	from := ranges[inGroup[0]].First
+	to := from
+	for _, i := range inGroup {
+		to = max(to, ranges[i].First+ranges[i].N)
+	}
+	buf := make([]span, to-from)
+	if err := readRows(parquet.NewGenericRowGroupReader[span](rg), from-base, buf); err != nil {
+		return fmt.Errorf("row group %d: read spans: %w", gi, err)
+	}
+	for _, i := range inGroup {
+		run := ranges[i]
+		if err := emit(i, buf[run.First-from:run.First-from+run.N]); err != nil {
+			return err
+		}
 	}
 	return nil
 }

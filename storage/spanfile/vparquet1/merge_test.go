@@ -109,3 +109,55 @@ func TestMerge(t *testing.T) {
 		t.Error("ReadRows past the end succeeded")
 	}
 }
+
+// ReadRowRanges gives each run exactly what ReadRows gives it, whether a
+// row group holds one run or many, and for runs crossing row groups.
+func TestReadRowRangesMatchesReadRows(t *testing.T) {
+	ctx := context.Background()
+	for seed := uint64(1); seed <= 20; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 5))
+		cfg := DefaultWriterConfig()
+		cfg.RowsPerRowGroup = 4 + int64(rng.IntN(40))
+		f := encodeOpen(t, cfg, NewBatch(tracegen.Random(rng, 3, 2, 40)))
+		total := f.Parquet().NumRows()
+		// Disjoint runs in random order, some empty, some long.
+		var ranges []RowRange
+		for row := int64(0); row < total; {
+			n := min(total-row, int64(rng.IntN(12)))
+			if rng.IntN(3) > 0 {
+				ranges = append(ranges, RowRange{First: row, N: n})
+			}
+			row += n + int64(rng.IntN(5))
+		}
+		rng.Shuffle(len(ranges), func(i, j int) { ranges[i], ranges[j] = ranges[j], ranges[i] })
+		seen := make([]bool, len(ranges))
+		err := f.ReadRowRanges(ctx, ranges, func(i int, td ptrace.Traces) error {
+			if seen[i] {
+				t.Fatalf("seed %d: run %d twice", seed, i)
+			}
+			seen[i] = true
+			want := ptrace.NewTraces()
+			if err := f.ReadRows(ctx, ranges[i].First, ranges[i].N, want); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := (&ptrace.JSONMarshaler{}).MarshalTraces(td)
+			exp, _ := (&ptrace.JSONMarshaler{}).MarshalTraces(want)
+			if !bytes.Equal(got, exp) {
+				t.Fatalf("seed %d run %v:\n got %s\nwant %s", seed, ranges[i], got, exp)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, ok := range seen {
+			if !ok {
+				t.Fatalf("seed %d: run %d (%v) never read", seed, i, ranges[i])
+			}
+		}
+	}
+	f := encodeOpen(t, DefaultWriterConfig(), NewBatch(tracegen.Random(rand.New(rand.NewPCG(1, 1)), 1, 1, 5)))
+	if err := f.ReadRowRanges(ctx, []RowRange{{First: 3, N: 9}}, func(int, ptrace.Traces) error { return nil }); err == nil {
+		t.Fatal("a run past the end was read")
+	}
+}

@@ -208,6 +208,11 @@ func readRows[T any](r *parquet.GenericReader[T], first int64, rows []T) error {
 	if err := r.SeekToRow(first); err != nil {
 		return err
 	}
+	return readFull(r, rows)
+}
+
+// readFull fills rows from r's position.
+func readFull[T any](r *parquet.GenericReader[T], rows []T) error {
 	for got := 0; got < len(rows); {
 		k, err := r.Read(rows[got:])
 		got += k
