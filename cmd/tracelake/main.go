@@ -44,6 +44,9 @@ Usage:
   tracelake plugin bench [flags]   measure a sampling plugin: per-span cost by batch size, cold start
   tracelake version                print the version
 
+As an AWS Lambda function's bootstrap (AWS_LAMBDA_RUNTIME_API set, no
+arguments) it serves the role TRACELAKE_ROLE names: ingest, query or compact.
+
 Every role serves /metrics, /healthz and /readyz on :14269.
 Run "tracelake <command> --help" for the flags; each flag is also a
 TRACELAKE_* environment variable and a key of the --config YAML file.
@@ -52,6 +55,10 @@ TRACELAKE_* environment variable and a key of the --config YAML file.
 // run is main without the process: arguments, environment and output are
 // passed in, so tests run it in-process.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 && inLambda(getenv) {
+		// The binary is a Lambda function's bootstrap.
+		return runLambda(ctx, getenv, stderr)
+	}
 	cmd := "all-in-one"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 )
 
 //go:embed dist
@@ -32,9 +33,11 @@ var contentTypes = map[string]string{
 // asset is one file of the bundle, ready to serve.
 type asset struct {
 	body        []byte
-	gzipped     []byte // nil when compressing does not pay
 	contentType string
 	etag        string
+
+	gzOnce  sync.Once
+	gzipped []byte // nil when compressing does not pay
 }
 
 // Handler returns the handler serving the embedded UI; mount it on the
@@ -93,25 +96,34 @@ func newAsset(name string, body []byte) (*asset, error) {
 	}
 	sum := sha256.Sum256(body)
 	a := &asset{body: body, contentType: ct, etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
-	// Compress once at start-up (a few ms for the whole bundle) rather
-	// than per request; keep it only where it saves something.
-	if len(body) >= 1024 {
+	return a, nil
+}
+
+// compressed returns the asset gzipped, compressing it on first use rather
+// than at start-up: the 7–20 ms it takes would otherwise add to every cold
+// start of a query function (Lambda) that may never serve the UI. Nil when
+// compressing does not pay.
+func (a *asset) compressed() []byte {
+	a.gzOnce.Do(func() {
+		if len(a.body) < 1024 {
+			return
+		}
 		var buf bytes.Buffer
 		zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
 		if err != nil {
-			return nil, err
+			return // serve it uncompressed
 		}
-		if _, err := zw.Write(body); err != nil {
-			return nil, err
+		if _, err := zw.Write(a.body); err != nil {
+			return
 		}
 		if err := zw.Close(); err != nil {
-			return nil, err
+			return
 		}
-		if buf.Len() < len(body)*9/10 {
+		if buf.Len() < len(a.body)*9/10 {
 			a.gzipped = buf.Bytes()
 		}
-	}
-	return a, nil
+	})
+	return a.gzipped
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -149,9 +161,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := a.body
-	if a.gzipped != nil && acceptsGzip(r.Header.Get("Accept-Encoding")) {
-		hd.Set("Content-Encoding", "gzip")
-		body = a.gzipped
+	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		if gz := a.compressed(); gz != nil {
+			hd.Set("Content-Encoding", "gzip")
+			body = gz
+		}
 	}
 	hd.Set("Content-Length", fmt.Sprint(len(body)))
 	w.WriteHeader(http.StatusOK)
