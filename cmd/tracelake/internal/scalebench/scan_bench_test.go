@@ -20,19 +20,7 @@ import (
 // scale benchmark reports, without the object store. The tag shapes are
 // the scale benchmark's; "duration" is a range the index cannot decide.
 func BenchmarkScan(b *testing.B) {
-	w := newWorld(rand.New(rand.NewPCG(7, 0)), 10_000)
-	hour := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	out := newGenerator(w, 1, 0, 0.015).file(fileSpec{from: hour, to: hour.Add(time.Hour), hourEnd: hour.Add(time.Hour), traces: 10_000, spans: 100_000}, 0)
-	cfg := vparquet1.DefaultWriterConfig()
-	cfg.RowsPerRowGroup = 8192
-	data, _, err := vparquet1.NewWriter(cfg).Encode("t", vparquet1.NewBatch(out.td))
-	if err != nil {
-		b.Fatal(err)
-	}
-	f, err := vparquet1.OpenRows(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		b.Fatal(err)
-	}
+	out, f := benchBlock(b)
 	user := out.users[0]
 	for _, bc := range []struct {
 		name string
@@ -64,19 +52,7 @@ func BenchmarkScan(b *testing.B) {
 // held in memory: a trace's rows, found by the block index, decoded into
 // pdata. The file is opened once, as the store keeps blocks open.
 func BenchmarkReadRows(b *testing.B) {
-	w := newWorld(rand.New(rand.NewPCG(7, 0)), 10_000)
-	hour := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	out := newGenerator(w, 1, 0, 0.015).file(fileSpec{from: hour, to: hour.Add(time.Hour), hourEnd: hour.Add(time.Hour), traces: 10_000, spans: 100_000}, 0)
-	cfg := vparquet1.DefaultWriterConfig()
-	cfg.RowsPerRowGroup = 8192
-	data, _, err := vparquet1.NewWriter(cfg).Encode("t", vparquet1.NewBatch(out.td))
-	if err != nil {
-		b.Fatal(err)
-	}
-	f, err := vparquet1.OpenRows(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, f := benchBlock(b)
 	type rows struct {
 		id          pcommon.TraceID
 		first, rows int64
@@ -84,7 +60,7 @@ func BenchmarkReadRows(b *testing.B) {
 	var traces []rows
 	var cur rows
 	row := int64(0)
-	err = f.Scan(context.Background(), func(si *spanfile.SpanInfo) error {
+	err := f.Scan(context.Background(), func(si *spanfile.SpanInfo) error {
 		if row == 0 || si.TraceID != cur.id {
 			if row > 0 {
 				traces = append(traces, cur)
@@ -109,4 +85,25 @@ func BenchmarkReadRows(b *testing.B) {
 		spans += td.SpanCount()
 	}
 	b.ReportMetric(float64(spans)/float64(b.N), "spans/op")
+}
+
+// benchBlock generates 100,000 spans of the scale benchmark's traces and
+// encodes them as the compactor writes blocks (8,192-row groups), opened
+// in memory.
+func benchBlock(b *testing.B) (*generated, *vparquet1.File) {
+	b.Helper()
+	w := newWorld(rand.New(rand.NewPCG(7, 0)), 10_000)
+	hour := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	out := newGenerator(w, 1, 0, 0.015).file(fileSpec{from: hour, to: hour.Add(time.Hour), hourEnd: hour.Add(time.Hour), traces: 10_000, spans: 100_000}, 0)
+	cfg := vparquet1.DefaultWriterConfig()
+	cfg.RowsPerRowGroup = 8192
+	data, _, err := vparquet1.NewWriter(cfg).Encode("t", vparquet1.NewBatch(out.td))
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := vparquet1.OpenRows(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return out, f
 }
