@@ -15,7 +15,7 @@ BENCH_DURATION      ?= 30s
 BENCH_SCALE_FLAGS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test bench bench-scale lint fmt fuzz check tools clean kube-tools etcd-server knative-validate deploy-manifests ui ui-check chromium bench-ui
+.PHONY: help build run test bench bench-scale lint fmt fuzz check tools clean kube-tools etcd-server knative-validate deploy-manifests ui ui-check chromium firefox bench-ui
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -26,12 +26,13 @@ build: ## build bin/tracelake (static, no cgo)
 run: build ## start the all-in-one, storing under ./data (OTLP :4317/:4318, Jaeger API :16686, admin :14269)
 	./bin/tracelake all-in-one --storage ./data
 
-test: tools plugins ui-check chromium ## run every test; builds a pinned MinIO and OpenTelemetry Collector and the plugins first
+test: tools plugins ui-check chromium firefox ## run every test; builds a pinned MinIO and OpenTelemetry Collector and the plugins first
 	TRACELAKE_REQUIRE_MINIO=1 TRACELAKE_MINIO_BIN=$(TOOLS)/minio TRACELAKE_REQUIRE_PLUGINS=1 \
 	TRACELAKE_REQUIRE_OTELCOL=1 TRACELAKE_OTELCOL_BIN=$(TOOLS)/otelcol-tracelake-test \
 	TRACELAKE_REQUIRE_HELM=1 TRACELAKE_HELM_BIN=$(TOOLS)/helm TRACELAKE_REQUIRE_KUBE=1 \
 	TRACELAKE_KUBECTL_BIN=$(TOOLS)/kubectl TRACELAKE_KUBE_APISERVER_BIN=$(TOOLS)/kube-apiserver \
 	TRACELAKE_REQUIRE_CHROMIUM=1 TRACELAKE_CHROMIUM_BIN=$(CHROMIUM_BIN) \
+	TRACELAKE_REQUIRE_FIREFOX=1 TRACELAKE_FIREFOX_BIN=$(FIREFOX_BIN) \
 		$(GO) test -race -count=1 -timeout 25m ./...
 
 bench: build plugins ## Go benchmarks (storage, ingest, query, plugins), then `tracelake load` against a fresh all-in-one (BENCH_DURATION=30s)
@@ -99,14 +100,22 @@ ui-check: ## web UI: npm ci, typecheck, unit tests, and fail if query/ui/dist is
 		fi; echo "query/ui/dist matches its sources"
 
 # The web UI's browser tests (cmd/tracelake/e2e_ui_test.go) and bench-ui drive
-# Debian's Chromium with playwright-core (installed by npm ci in $(UI_WEB)).
+# Debian's Chromium with playwright-core (installed by npm ci in $(UI_WEB)); the
+# browser tests also drive Debian's firefox-esr with puppeteer-core over WebDriver BiDi.
 CHROMIUM_BIN ?= /usr/bin/chromium
+FIREFOX_BIN ?= /usr/bin/firefox-esr
 
 chromium: ## install Debian's chromium for the web UI's browser tests (skipped when /usr/bin/chromium, or CHROMIUM_BIN, exists)
 	@test -x $(CHROMIUM_BIN) || { \
 		echo "installing chromium from Debian's packages for the browser tests"; \
 		if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
 		$$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+firefox: ## install Debian's firefox-esr for the web UI's browser tests (skipped when /usr/bin/firefox-esr, or FIREFOX_BIN, exists)
+	@test -x $(FIREFOX_BIN) || { \
+		echo "installing firefox-esr from Debian's packages for the browser tests"; \
+		if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+		$$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq firefox-esr; }
 
 bench-ui: chromium ## web UI: time to first render of a 10,000-span trace and of 1,500 search results in headless Chromium
 	cd $(UI_WEB) && npm ci --no-audit --no-fund

@@ -2,13 +2,17 @@ package main
 
 // Browser tests of the web UI: a real all-in-one, seeded with traces
 // through the OpenTelemetry Go SDK, driven in headless Chromium (Debian's
-// package) by playwright-core from query/ui/web/e2e. Go starts the server,
-// seeds it and knows what the pages must show; the Node script walks the
-// pages, saves a screenshot of each under bin/test-output/ui/ and fails on
-// any console error, uncaught exception or failed request.
+// package) by playwright-core from query/ui/web/e2e, then in headless
+// Firefox (Debian's firefox-esr) by puppeteer-core over WebDriver BiDi. Go
+// starts the server, seeds it and knows what the pages must show; the Node
+// scripts walk the pages, save a screenshot of each under
+// bin/test-output/ui/ (Chromium) and bin/test-output/ui-firefox/ and fail
+// on any console error, uncaught exception or failed request.
 //
 // Without Chromium, Node or query/ui/web/node_modules the tests are
 // skipped, or fail when TRACELAKE_REQUIRE_CHROMIUM=1 (as `make test` sets).
+// Without Firefox (or puppeteer-core) the Firefox walk is skipped, or
+// fails when TRACELAKE_REQUIRE_FIREFOX=1 (as `make test` sets).
 
 import (
 	"bytes"
@@ -41,6 +45,15 @@ const (
 	// envRequireChromium, set to 1, makes a missing browser (or Node, or
 	// the UI's node_modules) fail the browser tests instead of skipping them.
 	envRequireChromium = "TRACELAKE_REQUIRE_CHROMIUM"
+	// envFirefoxBin names the Firefox binary; /usr/bin/firefox-esr, or
+	// firefox-esr or firefox on $PATH otherwise.
+	envFirefoxBin = "TRACELAKE_FIREFOX_BIN"
+	// envRequireFirefox, set to 1, makes a missing Firefox (or
+	// puppeteer-core) fail TestWebUI instead of skipping its Firefox walk.
+	// The walk runs after the Chromium one, so it needs Chromium too (and
+	// is skipped with the whole test without it, unless
+	// TRACELAKE_REQUIRE_CHROMIUM=1).
+	envRequireFirefox = "TRACELAKE_REQUIRE_FIREFOX"
 )
 
 // browserEnv is what running a browser script needs.
@@ -89,6 +102,30 @@ func needBrowser(t testing.TB) browserEnv {
 		missing("playwright-core is not installed: run `npm ci` in query/ui/web (make ui-check does)")
 	}
 	return env
+}
+
+// findFirefox finds Firefox and puppeteer-core, which drives it; the error
+// says what is missing.
+func (env browserEnv) findFirefox() (string, error) {
+	bin := os.Getenv(envFirefoxBin)
+	if bin == "" {
+		for _, name := range []string{"/usr/bin/firefox-esr", "firefox-esr", "firefox"} {
+			if p, err := exec.LookPath(name); err == nil {
+				bin = p
+				break
+			}
+		}
+	}
+	if bin == "" {
+		return "", fmt.Errorf("no Firefox: install Debian's firefox-esr (make firefox) or set %s", envFirefoxBin)
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return "", fmt.Errorf("Firefox %s: %v", bin, err)
+	}
+	if _, err := os.Stat(filepath.Join(env.webDir, "node_modules", "puppeteer-core", "package.json")); err != nil {
+		return "", errors.New("puppeteer-core is not installed: run `npm ci` in query/ui/web (make ui-check does)")
+	}
+	return bin, nil
 }
 
 // moduleRoot is the directory of tracelake's go.mod above the working directory.
@@ -156,6 +193,7 @@ type uiFixture struct {
 	BaseURL  string `json:"baseURL"`
 	OutDir   string `json:"outDir"`
 	Chromium string `json:"chromium"`
+	Firefox  string `json:"firefox,omitempty"` // for e2e/ui-firefox.mjs
 	// DeepTrace has nested spans over three services (DeepSpans of them).
 	DeepTrace string `json:"deepTrace"`
 	DeepSpans int    `json:"deepSpans"`
@@ -338,9 +376,14 @@ func compareTrace(b bool) seedSpan {
 
 // TestWebUI walks every page of the web UI in headless Chromium against a
 // real all-in-one: search, a trace with its views, compare, dependencies,
-// monitor and JSON upload.
+// monitor and JSON upload; then the main flows in headless Firefox against
+// the same server (subtest firefox).
 func TestWebUI(t *testing.T) {
 	env := needBrowser(t)
+	firefox, noFirefox := env.findFirefox()
+	if noFirefox != nil && os.Getenv(envRequireFirefox) == "1" {
+		t.Fatalf("%v (%s=1)", noFirefox, envRequireFirefox)
+	}
 	st := localStorage(t)
 
 	// Seed with the compactor off, then restart with it on: the first
@@ -402,6 +445,22 @@ func TestWebUI(t *testing.T) {
 	fx.MissingTrace = "0123456789abcdef0123456789abcdef"
 
 	env.runScript(t, "ui.mjs", fx, 4*time.Minute)
+
+	// Firefox: the main flows, against the same seeded server.
+	t.Run("firefox", func(t *testing.T) {
+		if noFirefox != nil {
+			t.Skip(noFirefox)
+		}
+		fx.Firefox = firefox
+		fx.OutDir = filepath.Join(env.root, "bin", "test-output", "ui-firefox")
+		if err := os.RemoveAll(fx.OutDir); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(fx.OutDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		env.runScript(t, "ui-firefox.mjs", fx, 2*time.Minute)
+	})
 }
 
 // waitDependencies waits until /api/dependencies counts exactly the links
