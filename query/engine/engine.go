@@ -97,6 +97,9 @@ type Engine struct {
 	metas        *lru[string, *tracestore.BlockMeta]
 	blockIndexes *lru[string, *index.Index]
 	blooms       *lru[string, *index.Bloom]
+	// attrFilters holds the blocks' attribute filters (nil: the block has
+	// none).
+	attrFilters *lru[string, *index.AttrFilter]
 	// lookups holds the blocks' ID-to-rows tables, which outlive their
 	// indexes in memory: a lookup by ID then never reloads an index.
 	lookups *lru[string, *index.LookupTable]
@@ -126,6 +129,7 @@ func New(store *tracestore.Store, cfg Config, logger *slog.Logger) (*Engine, err
 		// they get budgets of their own, so indexes do not evict them.
 		blockIndexes: newLRU[string](cfg.BlockIndexCacheBytes*3/4, (*index.Index).MemSize),
 		blooms:       newLRU[string](cfg.BlockIndexCacheBytes/16, (*index.Bloom).MemSize),
+		attrFilters:  newLRU[string](cfg.BlockIndexCacheBytes/16, (*index.AttrFilter).MemSize),
 		lookups:      newLRU[string](cfg.BlockIndexCacheBytes*3/16, (*index.LookupTable).MemSize),
 		aggs:         newLRU[string](cfg.AggregateCacheBytes, (*aggregate.Aggregate).MemSize),
 	}, nil
@@ -401,6 +405,83 @@ func (e *Engine) fetchBlock(ctx context.Context, m *tracestore.BlockMeta, ids []
 		return nil, err
 	}
 	return out, nil
+}
+
+// groupSearcher searches chosen row groups of a file.
+type groupSearcher interface {
+	SearchGroups(ctx context.Context, flt spanfile.Filter, keep func(gi int) bool, fn func(spanfile.Match) bool) error
+	NumRowGroups() int
+}
+
+// derivedKeys are the tags Jaeger's translation derives from span fields
+// (spanfile.Filter): a block's attribute filter knows nothing of them.
+var derivedKeys = map[string]bool{
+	"error": true, "span.kind": true, "otel.status_code": true, "otel.status_description": true,
+	"otel.scope.name": true, "otel.scope.version": true,
+}
+
+// attrGroups consults a block's attribute filter for flt's tag conditions:
+// keep accepts the row groups that may hold a match (nil: every group, or
+// no filter applies), of the groups the filter describes, and skip says
+// no group can. Conditions on derived
+// keys cannot be judged by the filter and are left to the search.
+func (e *Engine) attrGroups(ctx context.Context, m *tracestore.BlockMeta, flt spanfile.Filter) (keep func(int) bool, groups int, skip bool, err error) {
+	var pairs []spanfile.Attribute
+	var keys []string
+	for _, a := range flt.Attributes {
+		if !derivedKeys[a.Key] {
+			pairs = append(pairs, a)
+		}
+	}
+	for _, k := range flt.Keys {
+		if !derivedKeys[k] {
+			keys = append(keys, k)
+		}
+	}
+	if len(pairs) == 0 && len(keys) == 0 {
+		return nil, 0, false, nil
+	}
+	af, err := e.blockAttrFilter(ctx, m)
+	if err != nil || af == nil {
+		return nil, 0, false, err
+	}
+	ok := make([]bool, af.Groups())
+	any := false
+	for g := range ok {
+		ok[g] = true
+		for _, a := range pairs {
+			ok[g] = ok[g] && af.MayHavePair(g, a.Key, a.Value)
+		}
+		for _, k := range keys {
+			ok[g] = ok[g] && af.MayHaveKey(g, k)
+		}
+		any = any || ok[g]
+	}
+	if !any {
+		return nil, 0, true, nil
+	}
+	return func(g int) bool { return ok[g] }, len(ok), false, nil
+}
+
+// blockAttrFilter returns a block's attribute filter, cached; nil when the
+// block was written without one.
+func (e *Engine) blockAttrFilter(ctx context.Context, m *tracestore.BlockMeta) (*index.AttrFilter, error) {
+	if f, ok := e.attrFilters.get(m.Prefix()); ok {
+		return f, nil
+	}
+	if _, ok := m.Sizes[tracestore.BlockAttrFilter]; !ok {
+		return nil, nil
+	}
+	data, err := e.store.ReadObject(ctx, m.ObjectKey(tracestore.BlockAttrFilter))
+	if err != nil {
+		return nil, err
+	}
+	f, err := index.ReadAttrFilter(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", m.ObjectKey(tracestore.BlockAttrFilter), err)
+	}
+	e.attrFilters.put(m.Prefix(), f)
+	return f, nil
 }
 
 // rowReader reads rows by number: what a block's index points at.
@@ -696,11 +777,34 @@ func (e *Engine) searchSource(ctx context.Context, src source, flt spanfile.Filt
 			return local, err
 		}
 	}
+	var keep func(int) bool
+	var groups int
+	if src.block != nil {
+		var skip bool
+		var err error
+		if keep, groups, skip, err = e.attrGroups(ctx, src.block, flt); err != nil || skip {
+			return local, err
+		}
+	}
 	f, err := e.open(ctx, src)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	if keep != nil {
+		gs, ok := f.File.(groupSearcher)
+		if !ok {
+			return nil, fmt.Errorf("block data file cannot search by row group")
+		}
+		if n := gs.NumRowGroups(); n != groups {
+			return nil, fmt.Errorf("%s: the attribute filter describes %d row groups, the data file has %d", src.Key, groups, n)
+		}
+		err = gs.SearchGroups(ctx, flt, keep, func(m spanfile.Match) bool {
+			local.add(m.TraceID, m.Start)
+			return true
+		})
+		return local, err
+	}
 	if src.block == nil {
 		// The file is open anyway: remember its trace index, so fetching
 		// the matches (and later lookups) can skip the files without them.

@@ -199,7 +199,7 @@ func settled(t testing.TB, b objstore.Bucket, tenantID string) {
 	}
 	for dir, names := range blocks {
 		slices.Sort(names)
-		if want := []string{"aggregates", "bloom", "data.parquet", "index.arrow", "meta.json"}; !slices.Equal(names, want) {
+		if want := []string{"aggregates", "attrfilter", "bloom", "data.parquet", "index.arrow", "meta.json"}; !slices.Equal(names, want) {
 			t.Errorf("block %s has %v, want %v", dir, names, want)
 		}
 	}

@@ -284,6 +284,23 @@ func (c *Compactor) compact(ctx context.Context, l *lease, tenantID, window stri
 	if err := c.putBytes(ctx, meta, tracestore.BlockBloom, buf.Bytes()); err != nil {
 		return nil, err
 	}
+	// The attribute filter: which (key, value) pairs each row group holds,
+	// read back from the block just written, a column at a time.
+	written, err := vparquet1.OpenRows(tmp, size)
+	if err != nil {
+		return nil, fmt.Errorf("reopen the block written: %w", err)
+	}
+	fb := index.NewAttrFilterBuilder(len(written.Parquet().RowGroups()))
+	if err := written.EachAttribute(ctx, fb); err != nil {
+		return nil, fmt.Errorf("attribute filter: %w", err)
+	}
+	buf.Reset()
+	if err := fb.Write(&buf); err != nil {
+		return nil, err
+	}
+	if err := c.putBytes(ctx, meta, tracestore.BlockAttrFilter, buf.Bytes()); err != nil {
+		return nil, err
+	}
 	aggBytes, err := agg.Encode()
 	if err != nil {
 		return nil, fmt.Errorf("encode aggregates: %w", err)

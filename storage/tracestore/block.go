@@ -39,6 +39,9 @@ const (
 	BlockIndex      = "index.arrow"
 	BlockBloom      = "bloom"
 	BlockAggregates = "aggregates"
+	// BlockAttrFilter is optional: blocks written before it existed have
+	// none, and searches then read every row group's dictionaries.
+	BlockAttrFilter = "attrfilter"
 	BlockMetaName   = "meta.json"
 
 	// BlockFormat and BlockVersion identify meta.json's format.

@@ -229,5 +229,8 @@ func readFull[T any](r *parquet.GenericReader[T], rows []T) error {
 	return nil
 }
 
+// NumRowGroups is the number of row groups in the file.
+func (f *File) NumRowGroups() int { return len(f.pf.RowGroups()) }
+
 // Parquet is the underlying Parquet file, for tools that show its layout.
 func (f *File) Parquet() *parquet.File { return f.pf }

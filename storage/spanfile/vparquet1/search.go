@@ -89,17 +89,25 @@ func (f *File) groupBytes(gi int, names []string) int64 {
 // exclude the time window or service are skipped unread; the others are
 // searched a column at a time (see groupSearch).
 func (f *File) Search(ctx context.Context, flt spanfile.Filter, fn func(spanfile.Match) bool) error {
+	return f.SearchGroups(ctx, flt, nil, fn)
+}
+
+// SearchGroups is Search over the row groups keep accepts (all when keep
+// is nil): for callers that know more about the groups than their
+// statistics say, such as a block's attribute filter.
+func (f *File) SearchGroups(ctx context.Context, flt spanfile.Filter, keep func(gi int) bool, fn func(spanfile.Match) bool) error {
 	g := newGroupSearch(f, newMatcher())
 	cols := basicColumns
 	if len(flt.Attributes) > 0 || len(flt.Keys) > 0 {
 		cols = attrColumns
 	}
+	skip := func(gi int) bool { return (keep != nil && !keep(gi)) || f.prune(gi, flt) }
 	fetched := 0 // row groups before it are prefetched (or pruned)
 	for gi, rg := range f.pf.RowGroups() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if f.prune(gi, flt) {
+		if skip(gi) {
 			continue
 		}
 		if gi >= fetched {
@@ -108,7 +116,7 @@ func (f *File) Search(ctx context.Context, flt spanfile.Filter, fn func(spanfile
 			batch, size := []int{gi}, f.groupBytes(gi, cols)
 			fetched = gi + 1
 			for ; fetched < len(f.pf.RowGroups()); fetched++ {
-				if f.prune(fetched, flt) {
+				if skip(fetched) {
 					continue
 				}
 				n := f.groupBytes(fetched, cols)

@@ -26,6 +26,7 @@ type compacted struct {
 	spans, traces, duplicates int64
 	dataBytes, indexBytes     int64
 	bloomBytes, aggBytes      int64
+	attrFilterBytes           int64
 	inputs                    int // ingest files the blocks replaced
 	profile                   string
 }
@@ -109,6 +110,7 @@ func compactAll(ctx context.Context, cfg Config, bucket objstore.Bucket, now tim
 		res.indexBytes += b.Sizes[tracestore.BlockIndex]
 		res.bloomBytes += b.Sizes[tracestore.BlockBloom]
 		res.aggBytes += b.Sizes[tracestore.BlockAggregates]
+		res.attrFilterBytes += b.Sizes[tracestore.BlockAttrFilter]
 	}
 	return res, nil
 }

@@ -82,6 +82,7 @@ type Compaction struct {
 	IndexBytesPerSpan      float64 `json:"index_bytes_per_span"`
 	BloomBytesPerSpan      float64 `json:"bloom_bytes_per_span"`
 	AggregatesBytesPerSpan float64 `json:"aggregates_bytes_per_span"`
+	AttrFilterBytesPerSpan float64 `json:"attribute_filter_bytes_per_span"`
 }
 
 func check(ok bool) string {
@@ -144,7 +145,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	p("| single-predicate scan (tag search, no service), spans/s per core | %s | ≥ %s | %s |\n",
 		si(r.ScanSpansPerCoreSecond), si(AimScanSpansPerCore), check(r.ScanSpansPerCoreSecond >= AimScanSpansPerCore))
 	p("| bytes per span after compaction (block data) | %.1f | ≤ %d | %s |\n", c.DataBytesPerSpan, AimBytesPerSpan, check(c.DataBytesPerSpan <= AimBytesPerSpan))
-	p("| … plus index / bloom filter / aggregates | %.2f / %.2f / %.3f | | |\n", c.IndexBytesPerSpan, c.BloomBytesPerSpan, c.AggregatesBytesPerSpan)
+	p("| … plus index / bloom filter / aggregates / attribute filter | %.2f / %.2f / %.3f / %.2f | | |\n", c.IndexBytesPerSpan, c.BloomBytesPerSpan, c.AggregatesBytesPerSpan, c.AttrFilterBytesPerSpan)
 	p("| OTLP protobuf bytes per span (as generated) | %.1f | | |\n", d.OTLPBytesPerSpan)
 	p("| ingest file bytes per span (before compaction) | %.1f | | |\n", d.FileBytesPerSpan)
 	p("| compaction, spans/s per core (%s CPU s for %s spans) | %s | ≥ %s | %s |\n",

@@ -195,6 +195,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 		IndexBytesPerSpan:      float64(comp.indexBytes) / spans,
 		BloomBytesPerSpan:      float64(comp.bloomBytes) / spans,
 		AggregatesBytesPerSpan: float64(comp.aggBytes) / spans,
+		AttrFilterBytesPerSpan: float64(comp.attrFilterBytes) / spans,
 	}
 	fmt.Fprintf(log, "compacted into %d blocks in %s (%.1f CPU s, %.1f data bytes/span)\n",
 		comp.blocks, comp.wall.Round(time.Second), comp.cpu.Seconds(), rep.Compaction.DataBytesPerSpan)

@@ -88,7 +88,7 @@ func TestRunTiny(t *testing.T) {
 	if d.OTLPBytesPerSpan < 100 || d.FileBytesPerSpan <= 0 || d.ErrorSpans == 0 {
 		t.Errorf("data sizes: %+v", d)
 	}
-	if c.Blocks != 4 || c.SpansPerCoreSecond <= 0 || c.DataBytesPerSpan <= 0 || c.IndexBytesPerSpan <= 0 || c.BloomBytesPerSpan <= 0 || c.AggregatesBytesPerSpan <= 0 {
+	if c.Blocks != 4 || c.SpansPerCoreSecond <= 0 || c.DataBytesPerSpan <= 0 || c.IndexBytesPerSpan <= 0 || c.BloomBytesPerSpan <= 0 || c.AggregatesBytesPerSpan <= 0 || c.AttrFilterBytesPerSpan <= 0 {
 		t.Errorf("compaction: %+v", c)
 	}
 	if l := rep.Lookups; l != nil {
