@@ -58,6 +58,7 @@ func (f *File) EachAttribute(ctx context.Context, sink AttributeSink) error {
 			}
 		}
 		var next [4]int // value index of each value column at the current slot
+		keySeen := make([]bool, len(keys.dict))
 		vi := 0
 		for slot, d := range keys.def {
 			// Every value column has a slot for every key slot: take the
@@ -75,9 +76,12 @@ func (f *File) EachAttribute(ctx context.Context, sink AttributeSink) error {
 				continue
 			}
 			key := keys.dict[keys.codes[vi]]
+			if !keySeen[keys.codes[vi]] {
+				keySeen[keys.codes[vi]] = true
+				sink.Key(gi, key)
+			}
 			typ := types.ints[vi]
 			vi++
-			sink.Key(gi, key)
 			switch typ {
 			case tagString:
 				var v []byte

@@ -396,8 +396,22 @@ func (f *File) ReadRowRanges(ctx context.Context, ranges []RowRange, fn func(i i
 		order[i] = i
 	}
 	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(ranges[a].First, ranges[b].First) })
+	// The row groups holding a run's start, in order.
+	var needed []int
 	base := int64(0)
-	next := 0 // position in order of the first run not read yet
+	for gi, rg := range f.pf.RowGroups() {
+		end := base + rg.NumRows()
+		for _, i := range order {
+			if r := ranges[i]; r.First >= base && r.First < end {
+				needed = append(needed, gi)
+				break
+			}
+		}
+		base = end
+	}
+	base = 0
+	next := 0    // position in order of the first run not read yet
+	fetched := 0 // position in needed of the first group not prefetched
 	for gi, rg := range f.pf.RowGroups() {
 		if next == len(order) {
 			return nil
@@ -410,9 +424,19 @@ func (f *File) ReadRowRanges(ctx context.Context, ranges []RowRange, fn func(i i
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if p, ok := f.reader.(Prefetcher); ok {
-			off, size := f.groupRange(gi)
-			if err := p.Prefetch(off, size); err != nil {
+		if fetched < len(needed) && needed[fetched] <= gi {
+			// This and the next needed row groups, up to
+			// prefetchBatchBytes and a few groups, in as few requests
+			// as their distance allows.
+			batch, size := []int{gi}, f.groupBytes(gi, nil)
+			for fetched++; fetched < len(needed) && len(batch) < maxPrefetchGroups; fetched++ {
+				n := f.groupBytes(needed[fetched], nil)
+				if size+n > prefetchBatchBytes {
+					break
+				}
+				batch, size = append(batch, needed[fetched]), size+n
+			}
+			if err := f.prefetchGroups(batch, nil); err != nil {
 				return fmt.Errorf("row group %d: %w", gi, err)
 			}
 		}

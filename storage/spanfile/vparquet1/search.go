@@ -74,11 +74,17 @@ func (f *File) prefetchGroups(groups []int, names []string) error {
 	return nil
 }
 
-// groupBytes is the compressed size of row group gi's columns named.
+// maxPrefetchGroups bounds the row groups one prefetch covers when they
+// are not adjacent: each may be a range of its own, and a reader keeps
+// only its last few ranges.
+const maxPrefetchGroups = 6
+
+// groupBytes is the compressed size of row group gi's columns named (all
+// when nil).
 func (f *File) groupBytes(gi int, names []string) int64 {
 	var n int64
 	for _, c := range f.pf.Metadata().RowGroups[gi].Columns {
-		if slices.Contains(names, c.MetaData.PathInSchema[0]) {
+		if names == nil || slices.Contains(names, c.MetaData.PathInSchema[0]) {
 			n += c.MetaData.TotalCompressedSize
 		}
 	}
