@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/dustin/go-humanize"
-	"github.com/parquet-go/parquet-go"
 	"github.com/spf13/pflag"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -186,7 +185,7 @@ func inspectBlock(ctx context.Context, store *tracestore.Store, tenantID, id str
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if err := columnSizes(w, pf); err != nil {
+	if err := columnSizes(w, vf); err != nil {
 		return err
 	}
 	data, err := store.ReadObject(ctx, m.ObjectKey(tracestore.BlockIndex))
@@ -241,7 +240,8 @@ func inspectTrace(ctx context.Context, store *tracestore.Store, tenantID, id str
 
 // columnSizes prints each column's compressed size over all row groups,
 // largest first, and its share of a span: where a block's bytes go.
-func columnSizes(w io.Writer, pf *parquet.File) error {
+func columnSizes(w io.Writer, vf *vparquet1.File) error {
+	pf := vf.Parquet()
 	type size struct {
 		path  string
 		bytes int64
@@ -249,8 +249,10 @@ func columnSizes(w io.Writer, pf *parquet.File) error {
 	var sizes []size
 	at := map[string]int{}
 	for _, rg := range pf.Metadata().RowGroups {
-		for _, c := range rg.Columns {
-			path := strings.Join(c.MetaData.PathInSchema, ".")
+		for ci, c := range rg.Columns {
+			// The schema's path: some writers leave the footer's
+			// path_in_schema empty.
+			path := vf.ColumnPath(ci)
 			i, ok := at[path]
 			if !ok {
 				i = len(sizes)

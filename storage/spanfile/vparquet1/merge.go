@@ -42,9 +42,7 @@ type TraceFunc func(spans []spanfile.SpanInfo, firstRow int64) error
 // once per trace of the output, in order.
 func (w *Writer) Merge(ctx context.Context, out io.Writer, tenant string, inputs []*File, onTrace TraceFunc) (MergeInfo, error) {
 	var info MergeInfo
-	pw := w.pool.Get().(*parquet.GenericWriter[span])
-	defer w.pool.Put(pw)
-	pw.Reset(out)
+	pw := w.newParquetWriter(out)
 
 	var (
 		chunk   = make([]parquet.Row, 0, 256)

@@ -31,6 +31,10 @@ type File struct {
 	colTraceID, colStart, colService int
 	// every leaf column by dotted path, for column-at-a-time searches
 	cols map[string]column
+	// the top-level field of each leaf column, by column index, from the
+	// schema: what prefetches choose columns by. (The footer's
+	// path_in_schema is not used: some writers leave it empty.)
+	colTop []string
 }
 
 // column locates a leaf column in the schema.
@@ -79,9 +83,12 @@ func open(r io.ReaderAt, size int64, opts ...parquet.FileOption) (*File, error) 
 		return nil, fmt.Errorf("footer metadata %s=%q: %w", MetaSpans, s, err)
 	}
 	f.cols = make(map[string]column)
-	for _, path := range pf.Schema().Columns() {
+	paths := pf.Schema().Columns()
+	f.colTop = make([]string, len(paths))
+	for _, path := range paths {
 		leaf, _ := pf.Schema().Lookup(path...)
 		f.cols[strings.Join(path, ".")] = column{index: leaf.ColumnIndex, maxDef: byte(leaf.MaxDefinitionLevel)}
+		f.colTop[leaf.ColumnIndex] = strings.Clone(path[0])
 	}
 	for name, dst := range map[string]*int{"trace_id": &f.colTraceID, "start_unix_nano": &f.colStart, "service_name": &f.colService} {
 		leaf, ok := pf.Schema().Lookup(name)
@@ -227,6 +234,16 @@ func readFull[T any](r *parquet.GenericReader[T], rows []T) error {
 		}
 	}
 	return nil
+}
+
+// ColumnPath is the dotted schema path of leaf column i.
+func (f *File) ColumnPath(i int) string {
+	for p, c := range f.cols {
+		if c.index == i {
+			return p
+		}
+	}
+	return ""
 }
 
 // NumRowGroups is the number of row groups in the file.

@@ -3,10 +3,12 @@ package vparquet1
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -236,4 +238,42 @@ func TestTraceIndex(t *testing.T) {
 		t.Errorf("index of 10000 spans takes %d bytes", idx.MemSize())
 	}
 	t.Logf("index: %d bytes for 10000 spans, %d/10000 false positives", idx.MemSize(), falsePositives)
+}
+
+// Every file a Writer writes, however many came before, names its column
+// chunks in the footer (path_in_schema): readers other than ours rely on
+// it. parquet-go's writer Reset used to clear the shared schema's paths.
+func TestFootersNameTheirColumns(t *testing.T) {
+	w := NewWriter(DefaultWriterConfig())
+	rng := rand.New(rand.NewPCG(4, 4))
+	check := func(what string, data []byte) *File {
+		t.Helper()
+		f, err := OpenRows(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for gi, rg := range f.Parquet().Metadata().RowGroups {
+			for ci, c := range rg.Columns {
+				if got, want := strings.Join(c.MetaData.PathInSchema, "."), f.ColumnPath(ci); got != want || want == "" {
+					t.Fatalf("%s: row group %d column %d: path_in_schema %q, schema %q", what, gi, ci, got, want)
+				}
+			}
+		}
+		return f
+	}
+	var files []*File
+	for i := range 4 {
+		data, _, err := w.Encode("t", NewBatch(tracegen.Random(rng, 2, 2, 20)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, check(fmt.Sprintf("file %d", i), data))
+	}
+	for i := range 3 {
+		var buf bytes.Buffer
+		if _, err := w.Merge(context.Background(), &buf, "t", files, nil); err != nil {
+			t.Fatal(err)
+		}
+		check(fmt.Sprintf("merge %d", i), buf.Bytes())
+	}
 }

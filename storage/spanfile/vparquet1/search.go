@@ -49,8 +49,8 @@ func (f *File) prefetchGroups(groups []int, names []string) error {
 	type span struct{ off, end int64 }
 	var spans []span
 	for _, gi := range groups {
-		for _, c := range f.pf.Metadata().RowGroups[gi].Columns {
-			if names != nil && !slices.Contains(names, c.MetaData.PathInSchema[0]) {
+		for ci, c := range f.pf.Metadata().RowGroups[gi].Columns {
+			if names != nil && !slices.Contains(names, f.colTop[ci]) {
 				continue
 			}
 			start := c.MetaData.DataPageOffset
@@ -83,8 +83,8 @@ const maxPrefetchGroups = 6
 // when nil).
 func (f *File) groupBytes(gi int, names []string) int64 {
 	var n int64
-	for _, c := range f.pf.Metadata().RowGroups[gi].Columns {
-		if names == nil || slices.Contains(names, c.MetaData.PathInSchema[0]) {
+	for ci, c := range f.pf.Metadata().RowGroups[gi].Columns {
+		if names == nil || slices.Contains(names, f.colTop[ci]) {
 			n += c.MetaData.TotalCompressedSize
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"slices"
 	"strconv"
-	"sync"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
@@ -46,24 +45,25 @@ type FileInfo struct {
 	EndMax   int64 // latest span end, Unix ns
 }
 
-// Writer encodes batches into Parquet files. It is safe for concurrent use:
-// each Write borrows one of a pool of parquet writers, whose column buffers
-// are large enough that allocating them per file would dominate the cost.
+// Writer encodes batches into Parquet files. It is safe for concurrent use.
+//
+// Every file gets a parquet writer of its own, never a reset one:
+// parquet-go v0.32's writer Reset clears the column paths of the Go type's
+// cached schema (format.ColumnMetaData.Reset clears PathInSchema, which
+// aliases them), and every file written afterwards had empty
+// path_in_schema entries, which other Parquet readers rely on.
 type Writer struct {
-	cfg  WriterConfig
-	pool sync.Pool
+	cfg WriterConfig
 }
 
 // NewWriter returns a Writer with cfg.
 func NewWriter(cfg WriterConfig) *Writer {
-	w := &Writer{cfg: cfg}
-	w.pool.New = func() any { return w.newParquetWriter() }
-	return w
+	return &Writer{cfg: cfg}
 }
 
 var zstdCodec = &zstd.Codec{Level: zstd.SpeedFastest}
 
-func (w *Writer) newParquetWriter() *parquet.GenericWriter[span] {
+func (w *Writer) newParquetWriter(out io.Writer) *parquet.GenericWriter[span] {
 	opts := []parquet.WriterOption{
 		parquet.Compression(zstdCodec),
 		parquet.PageBufferSize(w.cfg.PageBufferSize),
@@ -78,7 +78,7 @@ func (w *Writer) newParquetWriter() *parquet.GenericWriter[span] {
 	for _, path := range unboundedColumns {
 		opts = append(opts, parquet.SkipPageBounds(path...))
 	}
-	return parquet.NewGenericWriter[span](io.Discard, opts...)
+	return parquet.NewGenericWriter[span](out, opts...)
 }
 
 // unboundedColumns get no min/max statistics, in the footer or the page
@@ -154,9 +154,7 @@ func (w *Writer) Write(out io.Writer, tenant string, batches ...*Batch) (FileInf
 	}
 	slices.SortFunc(keys, compareKeys)
 
-	pw := w.pool.Get().(*parquet.GenericWriter[span])
-	defer w.pool.Put(pw)
-	pw.Reset(out)
+	pw := w.newParquetWriter(out)
 	pw.SetKeyValueMetadata(MetaFormat, FormatName)
 	pw.SetKeyValueMetadata(MetaVersion, FormatVersion)
 	pw.SetKeyValueMetadata(MetaTenant, tenant)
