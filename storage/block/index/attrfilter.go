@@ -78,11 +78,7 @@ func (b *AttrFilterBuilder) Write(w io.Writer) error {
 			f.Insert(h)
 		}
 		out = binary.LittleEndian.AppendUint32(out, uint32(blocks))
-		for i := range f {
-			for _, word := range f[i] {
-				out = binary.LittleEndian.AppendUint32(out, uint32(word))
-			}
-		}
+		out = appendFilter(out, f)
 	}
 	if _, err := w.Write(out); err != nil {
 		return fmt.Errorf("write attribute filter: %w", err)
@@ -122,14 +118,8 @@ func ReadAttrFilter(data []byte) (*AttrFilter, error) {
 		if blocks == 0 || blocks > math.MaxInt32/bloom.BlockSize || int(blocks)*bloom.BlockSize > len(body) {
 			return nil, fmt.Errorf("read attribute filter: row group %d: %d blocks do not fit in the %d bytes left", g, blocks, len(body))
 		}
-		sbf := make(bloom.SplitBlockFilter, blocks)
-		for i := range sbf {
-			for j := range sbf[i] {
-				sbf[i][j] = bloom.Word(binary.LittleEndian.Uint32(body[bloom.BlockSize*i+4*j:]))
-			}
-		}
+		f.groups[g] = decodeFilter(body[:int(blocks)*bloom.BlockSize])
 		body = body[int(blocks)*bloom.BlockSize:]
-		f.groups[g] = sbf
 	}
 	if len(body) != 0 {
 		return nil, fmt.Errorf("read attribute filter: %d bytes after the last row group", len(body))

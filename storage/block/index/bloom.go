@@ -37,15 +37,32 @@ func (b *Builder) WriteBloom(w io.Writer) error {
 	copy(out, bloomMagic)
 	binary.LittleEndian.PutUint32(out[4:], bloomVersion)
 	binary.LittleEndian.PutUint64(out[8:], uint64(n))
+	out = appendFilter(out, f)
+	if _, err := w.Write(out); err != nil {
+		return fmt.Errorf("write trace bloom filter: %w", err)
+	}
+	return nil
+}
+
+// appendFilter appends a split-block filter's words, little-endian.
+func appendFilter(out []byte, f bloom.SplitBlockFilter) []byte {
 	for i := range f {
 		for _, word := range f[i] {
 			out = binary.LittleEndian.AppendUint32(out, uint32(word))
 		}
 	}
-	if _, err := w.Write(out); err != nil {
-		return fmt.Errorf("write trace bloom filter: %w", err)
+	return out
+}
+
+// decodeFilter reads a split-block filter of len(body)/32 blocks.
+func decodeFilter(body []byte) bloom.SplitBlockFilter {
+	f := make(bloom.SplitBlockFilter, len(body)/bloom.BlockSize)
+	for i := range f {
+		for j := range f[i] {
+			f[i][j] = bloom.Word(binary.LittleEndian.Uint32(body[bloom.BlockSize*i+4*j:]))
+		}
 	}
-	return nil
+	return f
 }
 
 // hashTraceID is Parquet's bloom filter hash of a FIXED_LEN_BYTE_ARRAY
@@ -69,13 +86,7 @@ func ReadBloom(data []byte) (*Bloom, error) {
 	if len(body) == 0 || len(body)%bloom.BlockSize != 0 || len(body)/bloom.BlockSize > math.MaxInt32 {
 		return nil, fmt.Errorf("read trace bloom filter: filter of %d bytes is not a whole number of %d-byte blocks", len(body), bloom.BlockSize)
 	}
-	f := make(bloom.SplitBlockFilter, len(body)/bloom.BlockSize)
-	for i := range f {
-		for j := range f[i] {
-			f[i][j] = bloom.Word(binary.LittleEndian.Uint32(body[bloom.BlockSize*i+4*j:]))
-		}
-	}
-	return &Bloom{filter: f}, nil
+	return &Bloom{filter: decodeFilter(body)}, nil
 }
 
 // MayContain is false only when the block certainly holds no span of id.
